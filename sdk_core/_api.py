@@ -1,0 +1,205 @@
+"""Module-level API: find the client and the scope, then delegate. Never raises into the caller."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any, Optional
+
+from ._internal_errors import log_internal_error
+from .capture import event_from_exception, event_from_message, make_breadcrumb
+from .client import Client
+from .options import validate
+from .scope import get_isolation_scope
+from .types import Hint
+
+_client: Optional[Client] = None
+_last_event_id: Optional[str] = None
+
+
+def init(dsn: Optional[str] = None, **options: Any) -> Optional[Client]:
+    """Validate options (TypeError/ValueError name the bad field), then start capturing.
+
+    Without a DSN (argument or ``CODERADAR_DSN``) and without a transport, the SDK stays a no-op.
+    """
+    global _client
+    opts = validate(dsn, **options)
+    previous, _client = _client, None
+    if previous is not None:
+        previous.close()
+    if opts.dsn is None and opts.transport is None:
+        _uninstall_integrations()
+        return None
+    names = _install_integrations(opts)
+    _client = Client(opts, names)
+    return _client
+
+
+def _install_integrations(opts: Any) -> list[str]:
+    try:
+        import integrations
+
+        setup = getattr(integrations, "setup_integrations", None)
+        return list(setup(opts)) if setup is not None else []
+    except Exception as exc:
+        log_internal_error("integrations setup", exc)
+        return []
+
+
+def _uninstall_integrations() -> None:
+    try:
+        import integrations
+
+        teardown = getattr(integrations, "uninstall_all", None)
+        if teardown is not None:
+            teardown()
+    except Exception as exc:
+        log_internal_error("integrations teardown", exc)
+
+
+def get_client() -> Optional[Client]:
+    return _client
+
+
+def is_initialized() -> bool:
+    return _client is not None and _client.enabled
+
+
+def capture_event(event: dict[str, Any], hint: Optional[Hint] = None) -> Optional[str]:
+    global _last_event_id
+    client = _client
+    if client is None:
+        return None
+    try:
+        event_id = client.capture_event(event, hint)
+    except Exception as exc:
+        log_internal_error("capture_event", exc)
+        return None
+    if event_id is not None:
+        _last_event_id = event_id
+    return event_id
+
+
+def capture_exception(
+    error: Optional[BaseException] = None, *, mechanism: Optional[dict[str, Any]] = None, level: str = "error"
+) -> Optional[str]:
+    """Capture ``error``, or the exception being handled; returns the event id."""
+    global _last_event_id
+    client = _client
+    if client is None:
+        return None
+    try:
+        if error is None:
+            error = sys.exc_info()[1]
+            if error is None:
+                return None
+        if not isinstance(error, BaseException):
+            return None
+        event, hint = event_from_exception(
+            error, client.frames, client.options.max_value_length, mechanism, level
+        )
+        event_id = client.capture_event(event, hint)
+    except Exception as exc:
+        log_internal_error("capture_exception", exc)
+        return None
+    if event_id is not None:
+        _last_event_id = event_id
+    return event_id
+
+
+def capture_message(message: str, level: str = "info") -> Optional[str]:
+    global _last_event_id
+    client = _client
+    if client is None:
+        return None
+    try:
+        event_id = client.capture_event(event_from_message(message, level))
+    except Exception as exc:
+        log_internal_error("capture_message", exc)
+        return None
+    if event_id is not None:
+        _last_event_id = event_id
+    return event_id
+
+
+def add_breadcrumb(crumb: Optional[dict[str, Any]] = None, hint: Optional[Hint] = None, **fields: Any) -> None:
+    """Record a breadcrumb (a dict, as sentry-sdk takes it, or keyword fields)."""
+    client = _client
+    if client is None:
+        return
+    try:
+        client.add_breadcrumb(make_breadcrumb(crumb, fields), hint)
+    except Exception as exc:
+        log_internal_error("add_breadcrumb", exc)
+
+
+def _scope_call(name: str, *args: Any) -> None:
+    try:
+        getattr(get_isolation_scope(), name)(*args)
+    except Exception as exc:
+        log_internal_error(name, exc)
+
+
+def set_user(user: Optional[dict[str, Any]]) -> None:
+    _scope_call("set_user", user)
+
+
+def set_tag(key: str, value: Any) -> None:
+    _scope_call("set_tag", key, value)
+
+
+def set_tags(tags: dict[str, Any]) -> None:
+    _scope_call("set_tags", tags)
+
+
+def set_context(key: str, value: Optional[dict[str, Any]]) -> None:
+    _scope_call("set_context", key, value)
+
+
+def set_extra(key: str, value: Any) -> None:
+    _scope_call("set_extra", key, value)
+
+
+def set_level(level: str) -> None:
+    _scope_call("set_level", level)
+
+
+def set_transaction_name(name: str) -> None:
+    _scope_call("set_transaction_name", name)
+
+
+def last_event_id() -> Optional[str]:
+    return _last_event_id
+
+
+def flush(timeout: Optional[float] = None) -> bool:
+    """Wait until queued events are delivered; False if the timeout ran out first."""
+    client = _client
+    if client is None:
+        return True
+    try:
+        return client.flush(timeout)
+    except Exception as exc:
+        log_internal_error("flush", exc)
+        return False
+
+
+def close(timeout: Optional[float] = None) -> None:
+    """Deliver what is queued (within ``timeout``, default ``shutdown_timeout``) and stop."""
+    global _client
+    client, _client = _client, None
+    _uninstall_integrations()
+    if client is None:
+        return
+    try:
+        client.close(timeout)
+    except Exception as exc:
+        log_internal_error("close", exc)
+
+
+shutdown = close
+
+
+def stats() -> dict[str, Any]:
+    """The SDK's own counters as a plain dict (captured, dropped by reason, redactions, sent)."""
+    client = _client
+    return client.stats.as_dict() if client is not None else {}

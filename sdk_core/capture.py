@@ -1,0 +1,65 @@
+"""Caller-thread entry points: an exception or a message becomes a raw event. Cheap, no I/O.
+
+What must be read now (frames, locals, the message) is read now; everything that can wait runs on
+the background worker (see pipeline.py).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Optional
+
+from .event import level_name, new_event_id
+from .exception_chain import exception_values
+from .normalize import safe_str
+from .stacktrace import FrameBuilder
+from .types import Event, Hint
+
+
+def event_from_exception(
+    exc: BaseException,
+    frames: FrameBuilder,
+    max_value_length: int,
+    mechanism: Optional[dict[str, Any]] = None,
+    level: str = "error",
+) -> tuple[Event, Hint]:
+    meta: dict[str, Any] = {}
+    values = exception_values(exc, frames, mechanism, max_value_length, meta)
+    event: Event = {
+        "event_id": new_event_id(),
+        "timestamp": time.time(),
+        "level": level,
+        "exception": {"values": values},
+    }
+    if meta:
+        event["_meta"] = {"exception": {"values": meta}}
+    return event, {"exc_info": (type(exc), exc, exc.__traceback__)}
+
+
+def event_from_message(
+    message: Any, level: Any, params: Optional[list[Any]] = None, formatted: Optional[str] = None
+) -> Event:
+    text = safe_str(message, 8192)
+    logentry: dict[str, Any] = {"message": text}
+    if params:
+        logentry["params"] = params
+        logentry["formatted"] = formatted if formatted is not None else text
+    elif formatted is not None and formatted != text:
+        logentry["formatted"] = formatted
+    return {
+        "event_id": new_event_id(),
+        "timestamp": time.time(),
+        "level": level_name(level),
+        "logentry": logentry,
+    }
+
+
+def make_breadcrumb(crumb: Optional[dict[str, Any]], fields: dict[str, Any]) -> dict[str, Any]:
+    data = dict(crumb) if crumb else {}
+    if fields:
+        data.update(fields)
+    if "timestamp" not in data:
+        data["timestamp"] = time.time()
+    if "level" in data:
+        data["level"] = level_name(data["level"])
+    return data

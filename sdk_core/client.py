@@ -1,0 +1,294 @@
+"""Client: owns the options, the pipeline, the worker and the transport; runs the data flow."""
+
+from __future__ import annotations
+
+import atexit
+import random
+import time
+import weakref
+from typing import Any, Callable, Optional
+
+from ._internal_errors import log_internal_error, logger
+from ._version import SDK_NAME, VERSION
+from .event import static_contexts, static_fields
+from .normalize import Normalizer
+from .options import Options
+from .pipeline import Pipeline, Scrub
+from .scope import Scope, get_isolation_scope, scopes
+from .stacktrace import FrameBuilder
+from .telemetry import Stats, trace_context
+from .transport.client_reports import DiscardCounter
+from .transport.envelope import Envelope, Item
+from .transport.serialize import dumps
+from .transport.worker import Worker
+from .types import DropReason, Event, Hint
+
+
+def _make_scrub(options: Options) -> Optional[Scrub]:
+    if not options.scrubbing:
+        logger.warning("scrubbing is switched off: events leave the process with secrets and personal data intact")
+        return None
+    import scrubbers
+
+    rules = options.scrubbers if options.scrubbers is not None else scrubbers.DEFAULT
+    engine = scrubbers.compile_rules(
+        rules,
+        allow_keys=options.scrub_allow_keys,
+        send_default_pii=options.send_default_pii,
+        hash_key=options.scrub_hash_key,
+    )
+    return engine.scrub_in_place  # type: ignore[no-any-return]
+
+
+class Client:
+    def __init__(self, options: Options, integrations: Optional[list[str]] = None) -> None:
+        self.options = options
+        self.stats = Stats()
+        self.discards = DiscardCounter()
+        self.normalizer = Normalizer(options.max_value_length)
+        self.frames = FrameBuilder(
+            self.normalizer,
+            in_app_include=options.in_app_include,
+            in_app_exclude=options.in_app_exclude,
+            include_local_variables=options.include_local_variables,
+            include_source_context=options.include_source_context,
+        )
+        self.integration_names: list[str] = list(integrations or [])
+        self._static = static_fields(options, self.integration_names)
+        self._contexts = static_contexts()
+        self._pipeline = Pipeline(
+            options, self._static, self.normalizer, _make_scrub(options), self.stats, self.discards
+        )
+        self.transport = self._make_transport()
+        self._worker: Worker[tuple[Event, Hint]] = Worker(
+            self._process_batch,
+            self._flush_transport,
+            max_size=options.max_queue_size,
+            batch_size=options.batch_size,
+            linger=options.batch_interval,
+        )
+        self._closed = False
+        ref = weakref.ref(self)
+        self._atexit: Callable[[], None] = lambda: _close_at_exit(ref)
+        atexit.register(self._atexit)
+
+    @property
+    def enabled(self) -> bool:
+        return self.transport is not None and not self._closed
+
+    def _make_transport(self) -> Any:
+        if self.options.transport is not None:
+            return self.options.transport
+        if self.options.dsn is None:
+            return None
+        from .transport.http import HttpTransport
+
+        transport = HttpTransport(self.options, self.discards)
+
+        def on_sent(items: int, elapsed: float) -> None:
+            self.stats.envelopes_sent += 1
+
+        transport.on_sent = on_sent
+        return transport
+
+    # -- caller thread ---------------------------------------------------------------------
+    def capture_event(self, event: Event, hint: Optional[Hint] = None, scope: Optional[Scope] = None) -> Optional[str]:
+        """Merge scope data, sample and queue. Returns the event id, or None if it will not be sent."""
+        if not self.enabled:
+            return None
+        hint = hint if hint is not None else {}
+        if self.options.ignore_errors and self._ignored(hint):
+            return None
+        rate = self.options.sample_rate
+        if rate < 1.0 and random.random() >= rate:
+            self._drop(DropReason.SAMPLE_RATE)
+            return None
+        merged = self._apply_scopes(event, hint, scope)
+        if merged is None:
+            self._drop(DropReason.EVENT_PROCESSOR)
+            return None
+        self.stats.captured += 1
+        if not self._worker.submit((merged, hint)):
+            self._drop(DropReason.QUEUE_OVERFLOW)
+            return None
+        event_id = merged.get("event_id")
+        return event_id if isinstance(event_id, str) else None
+
+    def _ignored(self, hint: Hint) -> bool:
+        exc_info = hint.get("exc_info")
+        if not exc_info:
+            return False
+        exc_type = exc_info[0]
+        for rule in self.options.ignore_errors:
+            if isinstance(rule, type) and isinstance(exc_type, type) and issubclass(exc_type, rule):
+                return True
+            if isinstance(rule, str) and isinstance(exc_type, type) and rule in (exc_type.__name__, exc_type.__qualname__):
+                return True
+        return False
+
+    def _apply_scopes(self, event: Event, hint: Hint, extra_scope: Optional[Scope]) -> Optional[Event]:
+        global_scope, isolation, current = scopes()
+        layers = [s for s in (global_scope, isolation, current, extra_scope) if s is not None]
+        tags: dict[str, str] = {}
+        contexts: dict[str, Any] = dict(self._contexts)
+        extras: dict[str, Any] = {}
+        crumbs: list[dict[str, Any]] = []
+        user = None
+        processors = []
+        for layer in layers:
+            if layer.tags:
+                tags.update(layer.tags)
+            if layer.contexts:
+                contexts.update(layer.contexts)
+            if layer.extras:
+                extras.update(layer.extras)
+            if layer.breadcrumbs:
+                crumbs.extend(layer.breadcrumbs)
+            if layer.user is not None:
+                user = layer.user
+            if layer.level and "level_override" not in hint:
+                event["level"] = layer.level
+            if layer.fingerprint and "fingerprint" not in event:
+                event["fingerprint"] = layer.fingerprint
+            if layer.transaction and "transaction" not in event:
+                event["transaction"] = layer.transaction
+            if layer.processors:
+                processors.extend(layer.processors)
+        if "trace" not in contexts:
+            contexts["trace"] = trace_context(isolation)
+        if event.get("contexts"):
+            contexts.update(event["contexts"])
+        event["contexts"] = contexts
+        if tags:
+            tags.update(event.get("tags") or {})
+            event["tags"] = tags
+        if extras:
+            extras.update(event.get("extra") or {})
+            event["extra"] = extras
+        if user is not None and "user" not in event:
+            event["user"] = dict(user)
+        if crumbs:
+            if len(crumbs) > 1 and len(layers) > 1:
+                crumbs.sort(key=_crumb_time)
+            limit = self.options.max_breadcrumbs
+            event["breadcrumbs"] = {"values": crumbs[-limit:] if limit else []}
+        for processor in processors:
+            try:
+                result = processor(event, hint)
+            except Exception as exc:
+                log_internal_error("event processor", exc)
+                continue
+            if result is None:
+                return None
+            event = result
+        return event
+
+    def _drop(self, reason: DropReason) -> None:
+        self.stats.drop(reason.value)
+        self.discards.record(reason.value, "error")
+
+    def add_breadcrumb(self, crumb: dict[str, Any], hint: Optional[Hint]) -> None:
+        hook = self.options.before_breadcrumb
+        if hook is not None:
+            try:
+                result = hook(crumb, hint or {})
+            except Exception as exc:
+                log_internal_error("before_breadcrumb", exc)
+                return
+            if not isinstance(result, dict):
+                return
+            crumb = result
+        get_isolation_scope().append_breadcrumb(crumb, self.options.max_breadcrumbs)
+
+    # -- worker thread ---------------------------------------------------------------------
+    def _process_batch(self, batch: list[tuple[Event, Hint]]) -> None:
+        transport = self.transport
+        for event, hint in batch:
+            try:
+                envelope = self._envelope_for(event, hint)
+            except Exception as exc:
+                log_internal_error("build envelope", exc)
+                self._drop(DropReason.INTERNAL_SDK_ERROR)
+                continue
+            if envelope is None:
+                continue
+            try:
+                transport.send(envelope)
+            except Exception as exc:
+                log_internal_error("transport.send", exc)
+                self._drop(DropReason.INTERNAL_SDK_ERROR)
+
+    def _envelope_for(self, event: Event, hint: Hint) -> Optional[Envelope]:
+        processed = self._pipeline.run(event, hint)
+        if processed is None:
+            return None
+        payload = dumps(processed)
+        if payload is None:
+            self._drop(DropReason.INTERNAL_SDK_ERROR)
+            return None
+        event_id = processed.get("event_id")
+        headers: dict[str, Any] = {
+            "event_id": event_id,
+            "sent_at": _utc_now(),
+            "sdk": {"name": SDK_NAME, "version": VERSION},
+        }
+        trace = (processed.get("contexts") or {}).get("trace")
+        if isinstance(trace, dict) and isinstance(trace.get("trace_id"), str):
+            dsc: dict[str, Any] = {"trace_id": trace["trace_id"], "environment": self.options.environment}
+            if self.options.dsn is not None:
+                dsc["public_key"] = self.options.dsn.public_key
+            if self.options.release:
+                dsc["release"] = self.options.release
+            headers["trace"] = dsc
+        return Envelope(headers, [Item("event", payload, {"content_type": "application/json"})])
+
+    def _flush_transport(self, timeout: float) -> None:
+        if self.transport is not None:
+            self.transport.flush(timeout)
+
+    # -- lifecycle -------------------------------------------------------------------------
+    def flush(self, timeout: Optional[float] = None) -> bool:
+        if self.transport is None:
+            return True
+        return self._worker.flush(self.options.shutdown_timeout if timeout is None else timeout)
+
+    def close(self, timeout: Optional[float] = None) -> None:
+        if self._closed:
+            return
+        timeout = self.options.shutdown_timeout if timeout is None else timeout
+        deadline = time.monotonic() + timeout
+        try:
+            if self.transport is not None:
+                self._worker.close(timeout)
+                # A worker still stuck in a send owns the transport; it is a daemon and dies with us.
+                if not self._worker.is_alive():
+                    self.transport.close(max(0.0, deadline - time.monotonic()))
+        finally:
+            self._closed = True
+            try:
+                atexit.unregister(self._atexit)
+            except Exception:
+                pass
+
+    def queued(self) -> int:
+        return len(self._worker)
+
+
+def _crumb_time(crumb: dict[str, Any]) -> float:
+    ts = crumb.get("timestamp")
+    return float(ts) if isinstance(ts, (int, float)) else 0.0
+
+
+def _utc_now() -> str:
+    from .event import format_timestamp
+
+    return format_timestamp(time.time())
+
+
+def _close_at_exit(ref: weakref.ReferenceType[Client]) -> None:
+    client = ref()
+    if client is not None:
+        try:
+            client.close()
+        except Exception as exc:
+            log_internal_error("close at exit", exc)

@@ -1,0 +1,25 @@
+"""Immutable retry policy: capped exponential backoff with full jitter, honouring Retry-After."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Backoff:
+    max_retries: int = 3
+    base: float = 1.0
+    cap: float = 30.0
+
+    def delay(self, attempt: int, retry_after: float | None = None, rand: float | None = None) -> float:
+        """Seconds to wait before retry number ``attempt`` (1-based)."""
+        ceiling = min(self.cap, self.base * (2 ** max(0, attempt - 1)))
+        r = random.random() if rand is None else rand
+        wait = ceiling / 2 + r * ceiling / 2
+        if retry_after is not None:
+            wait = max(wait, min(retry_after, self.cap))
+        return wait
+
+    def should_retry(self, attempt: int) -> bool:
+        return attempt <= self.max_retries

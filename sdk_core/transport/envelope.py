@@ -1,0 +1,111 @@
+"""Sentry envelope: headers and items in, bytes out. Protocol only, no I/O."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from ..types import DropReason
+
+CATEGORY_BY_TYPE = {
+    "event": "error",
+    "transaction": "transaction",
+    "attachment": "attachment",
+    "session": "session",
+    "sessions": "session",
+    "check_in": "monitor",
+    "log": "log_item",
+    "client_report": "internal",
+}
+
+
+@dataclass
+class Item:
+    type: str
+    payload: bytes
+    headers: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def category(self) -> str:
+        return CATEGORY_BY_TYPE.get(self.type, "default")
+
+
+@dataclass
+class Envelope:
+    headers: dict[str, Any]
+    items: list[Item] = field(default_factory=list)
+
+    @property
+    def event_id(self) -> str | None:
+        value = self.headers.get("event_id")
+        return value if isinstance(value, str) else None
+
+    def serialize(self) -> bytes:
+        parts = [orjson.dumps(self.headers)]
+        for item in self.items:
+            headers = {"type": item.type, "length": len(item.payload), **item.headers}
+            parts.append(orjson.dumps(headers))
+            parts.append(item.payload)
+        return b"\n".join(parts) + b"\n"
+
+    def without(self, categories: set[str]) -> Envelope:
+        return Envelope(self.headers, [i for i in self.items if i.category not in categories])
+
+
+class EnvelopeParseError(ValueError):
+    pass
+
+
+def parse(data: bytes) -> Envelope:
+    """Parse envelope bytes (used by the in-memory transport, the spool and tests)."""
+    header_line, sep, rest = data.partition(b"\n")
+    try:
+        headers = orjson.loads(header_line)
+    except orjson.JSONDecodeError as exc:
+        raise EnvelopeParseError("envelope header is not JSON") from exc
+    if not isinstance(headers, dict):
+        raise EnvelopeParseError("envelope header is not an object")
+    items: list[Item] = []
+    pos = 0
+    while pos < len(rest):
+        line_end = rest.find(b"\n", pos)
+        if line_end == -1:
+            line_end = len(rest)
+        line = rest[pos:line_end]
+        pos = line_end + 1
+        if not line.strip():
+            continue
+        try:
+            item_headers = orjson.loads(line)
+        except orjson.JSONDecodeError as exc:
+            raise EnvelopeParseError("item header is not JSON") from exc
+        if not isinstance(item_headers, dict) or not isinstance(item_headers.get("type"), str):
+            raise EnvelopeParseError("item header has no type")
+        length = item_headers.pop("length", None)
+        if length is None:
+            end = rest.find(b"\n", pos)
+            end = len(rest) if end == -1 else end
+            payload, pos = rest[pos:end], end + 1
+        else:
+            if not isinstance(length, int) or length < 0 or pos + length > len(rest):
+                raise EnvelopeParseError("item length is out of range")
+            payload, pos = rest[pos : pos + length], pos + length + 1
+        item_type = item_headers.pop("type")
+        items.append(Item(item_type, payload, item_headers))
+    return Envelope(headers, items)
+
+
+def client_report_item(timestamp: float, discarded: dict[tuple[str, str], int]) -> Item:
+    payload = {
+        "timestamp": timestamp,
+        "discarded_events": [
+            {"reason": reason, "category": category, "quantity": quantity}
+            for (reason, category), quantity in discarded.items()
+        ],
+    }
+    return Item("client_report", orjson.dumps(payload))
+
+
+__all__ = ["CATEGORY_BY_TYPE", "DropReason", "Envelope", "EnvelopeParseError", "Item", "parse"]

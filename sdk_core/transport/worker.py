@@ -1,0 +1,155 @@
+"""One background thread: drains a bounded queue in batches; flush/close honour deadlines; fork-safe."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+import weakref
+from collections import deque
+from typing import Any, Callable, Generic, TypeVar
+
+from .._internal_errors import log_internal_error
+
+T = TypeVar("T")
+
+_workers: weakref.WeakSet[Worker[Any]] = weakref.WeakSet()
+
+
+class _FlushMarker:
+    __slots__ = ("deadline", "done")
+
+    def __init__(self, deadline: float) -> None:
+        self.deadline = deadline
+        self.done = threading.Event()
+
+
+class Worker(Generic[T]):
+    """``submit`` never blocks: a full queue refuses the newest item and the caller counts it."""
+
+    def __init__(
+        self,
+        process: Callable[[list[T]], None],
+        on_flush: Callable[[float], None],
+        *,
+        max_size: int,
+        batch_size: int,
+        linger: float,
+        name: str = "sdk_core.worker",
+    ) -> None:
+        self._process = process
+        self._on_flush = on_flush
+        self._max_size = max_size
+        self._batch_size = batch_size
+        self._linger = linger
+        self._name = name
+        self._init_state()
+        _workers.add(self)
+
+    def _init_state(self) -> None:
+        self._queue: deque[Any] = deque()
+        self._wakeup = threading.Event()
+        self._full = threading.Event()
+        self._start_lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._closed = False
+        self._pid = os.getpid()
+
+    def submit(self, item: T) -> bool:
+        queue = self._queue
+        if self._closed or len(queue) >= self._max_size:
+            return False
+        queue.append(item)
+        if self._thread is None:
+            self._start()
+        if len(queue) >= self._batch_size:
+            self._full.set()
+        if not self._wakeup.is_set():
+            self._wakeup.set()
+        return True
+
+    def __len__(self) -> int:
+        return len(self._queue)
+
+    def flush(self, timeout: float) -> bool:
+        """Deliver everything submitted before this call, or give up at the deadline."""
+        if self._thread is None or not self._thread.is_alive():
+            if not self._queue or self._closed:
+                return not self._queue
+            self._start()
+        marker = _FlushMarker(time.monotonic() + max(0.0, timeout))
+        self._queue.append(marker)
+        self._full.set()
+        self._wakeup.set()
+        return marker.done.wait(max(0.0, timeout)) and not self._pending_items()
+
+    def close(self, timeout: float) -> bool:
+        deadline = time.monotonic() + max(0.0, timeout)
+        flushed = self.flush(timeout)
+        self._closed = True
+        self._wakeup.set()
+        thread = self._thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(max(0.0, deadline - time.monotonic()))
+        return flushed
+
+    def is_alive(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def _pending_items(self) -> bool:
+        return any(not isinstance(x, _FlushMarker) for x in list(self._queue))
+
+    def _start(self) -> None:
+        with self._start_lock:
+            if self._thread is not None and self._thread.is_alive():
+                return
+            thread = threading.Thread(target=self._run, name=self._name, daemon=True)
+            self._thread = thread
+            thread.start()
+
+    def _run(self) -> None:
+        queue = self._queue
+        while True:
+            self._wakeup.wait()
+            self._wakeup.clear()
+            if self._linger > 0 and len(queue) < self._batch_size and not self._closed:
+                self._full.wait(self._linger)
+            self._full.clear()
+            while queue:
+                batch: list[T] = []
+                markers: list[_FlushMarker] = []
+                while queue and len(batch) < self._batch_size:
+                    item = queue.popleft()
+                    if isinstance(item, _FlushMarker):
+                        markers.append(item)
+                        break
+                    batch.append(item)
+                if batch:
+                    try:
+                        self._process(batch)
+                    except Exception as exc:
+                        log_internal_error("worker batch", exc)
+                for marker in markers:
+                    try:
+                        self._on_flush(max(0.0, marker.deadline - time.monotonic()))
+                    except Exception as exc:
+                        log_internal_error("worker flush", exc)
+                    marker.done.set()
+            if self._closed:
+                return
+
+    def _after_fork_in_child(self) -> None:
+        """The parent's thread does not exist here and its locks may be held: start afresh."""
+        self._init_state()
+
+
+def _reinit_after_fork() -> None:
+    for worker in list(_workers):
+        try:
+            worker._after_fork_in_child()
+        except Exception:
+            pass
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_reinit_after_fork)
