@@ -122,7 +122,11 @@ class Client:
         for rule in self.options.ignore_errors:
             if isinstance(rule, type) and isinstance(exc_type, type) and issubclass(exc_type, rule):
                 return True
-            if isinstance(rule, str) and isinstance(exc_type, type) and rule in (exc_type.__name__, exc_type.__qualname__):
+            if (
+                isinstance(rule, str)
+                and isinstance(exc_type, type)
+                and rule in (exc_type.__name__, exc_type.__qualname__)
+            ):
                 return True
         return False
 
@@ -242,9 +246,8 @@ class Client:
             headers["trace"] = dsc
         return Envelope(headers, [Item("event", payload, {"content_type": "application/json"})])
 
-    def _flush_transport(self, timeout: float) -> None:
-        if self.transport is not None:
-            self.transport.flush(timeout)
+    def _flush_transport(self, timeout: float) -> bool:
+        return self.transport is None or bool(self.transport.flush(timeout))
 
     # -- lifecycle -------------------------------------------------------------------------
     def flush(self, timeout: Optional[float] = None) -> bool:

@@ -14,7 +14,7 @@ class Backoff:
 
     def delay(self, attempt: int, retry_after: float | None = None, rand: float | None = None) -> float:
         """Seconds to wait before retry number ``attempt`` (1-based)."""
-        ceiling = min(self.cap, self.base * (2 ** max(0, attempt - 1)))
+        ceiling = min(self.cap, self.base * float(2 ** max(0, attempt - 1)))
         r = random.random() if rand is None else rand
         wait = ceiling / 2 + r * ceiling / 2
         if retry_after is not None:

@@ -60,7 +60,7 @@ class EnvelopeParseError(ValueError):
 
 def parse(data: bytes) -> Envelope:
     """Parse envelope bytes (used by the in-memory transport, the spool and tests)."""
-    header_line, sep, rest = data.partition(b"\n")
+    header_line, _sep, rest = data.partition(b"\n")
     try:
         headers = orjson.loads(header_line)
     except orjson.JSONDecodeError as exc:

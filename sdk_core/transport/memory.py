@@ -31,9 +31,7 @@ class InMemoryTransport:
         """Event payloads exactly as serialised for the wire."""
         with self._lock:
             envelopes = list(self.envelopes)
-        return [
-            orjson.loads(item.payload) for env in envelopes for item in env.items if item.type == "event"
-        ]
+        return [orjson.loads(item.payload) for env in envelopes for item in env.items if item.type == "event"]
 
     def clear(self) -> None:
         with self._lock:

@@ -7,9 +7,23 @@ from typing import Callable, Mapping
 
 KNOWN_CATEGORIES = frozenset(
     {
-        "default", "error", "transaction", "security", "attachment", "session", "profile",
-        "profile_chunk", "replay", "monitor", "span", "log_item", "log_byte", "feedback",
-        "trace_metric", "metric_bucket", "internal",
+        "default",
+        "error",
+        "transaction",
+        "security",
+        "attachment",
+        "session",
+        "profile",
+        "profile_chunk",
+        "replay",
+        "monitor",
+        "span",
+        "log_item",
+        "log_byte",
+        "feedback",
+        "trace_metric",
+        "metric_bucket",
+        "internal",
     }
 )
 ALL = ""
@@ -67,8 +81,8 @@ class RateLimits:
                 self._until[category] = max(self._until.get(category, 0.0), now + seconds)
                 changed = True
         elif status == 429:
-            seconds = parse_retry_after(headers.get("retry-after"))
-            until = now + (DEFAULT_RETRY_AFTER if seconds is None else seconds)
+            retry_after = parse_retry_after(headers.get("retry-after"))
+            until = now + (DEFAULT_RETRY_AFTER if retry_after is None else retry_after)
             self._until[ALL] = max(self._until.get(ALL, 0.0), until)
             changed = True
         return changed

@@ -17,11 +17,12 @@ _workers: weakref.WeakSet[Worker[Any]] = weakref.WeakSet()
 
 
 class _FlushMarker:
-    __slots__ = ("deadline", "done")
+    __slots__ = ("deadline", "done", "ok")
 
     def __init__(self, deadline: float) -> None:
         self.deadline = deadline
         self.done = threading.Event()
+        self.ok = False
 
 
 class Worker(Generic[T]):
@@ -30,7 +31,7 @@ class Worker(Generic[T]):
     def __init__(
         self,
         process: Callable[[list[T]], None],
-        on_flush: Callable[[float], None],
+        on_flush: Callable[[float], bool],
         *,
         max_size: int,
         batch_size: int,
@@ -81,7 +82,7 @@ class Worker(Generic[T]):
         self._queue.append(marker)
         self._full.set()
         self._wakeup.set()
-        return marker.done.wait(max(0.0, timeout)) and not self._pending_items()
+        return marker.done.wait(max(0.0, timeout)) and marker.ok and not self._pending_items()
 
     def close(self, timeout: float) -> bool:
         deadline = time.monotonic() + max(0.0, timeout)
@@ -131,7 +132,7 @@ class Worker(Generic[T]):
                         log_internal_error("worker batch", exc)
                 for marker in markers:
                     try:
-                        self._on_flush(max(0.0, marker.deadline - time.monotonic()))
+                        marker.ok = self._on_flush(max(0.0, marker.deadline - time.monotonic()))
                     except Exception as exc:
                         log_internal_error("worker flush", exc)
                     marker.done.set()
