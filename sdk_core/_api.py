@@ -94,9 +94,7 @@ def capture_exception(
                 return None
         if not isinstance(error, BaseException):
             return None
-        event, hint = event_from_exception(
-            error, client.frames, client.options.max_value_length, mechanism, level
-        )
+        event, hint = event_from_exception(error, client.frames, client.options.max_value_length, mechanism, level)
         event_id = client.capture_event(event, hint)
     except Exception as exc:
         log_internal_error("capture_exception", exc)

@@ -54,9 +54,7 @@ def log_internal_error(where: str, exc: BaseException | None = None) -> None:
         _last_logged[where] = now
     try:
         if exc is not None:
-            logger.error(
-                "internal error in %s: %s: %s", where, type(exc).__name__, redact_secrets(str(exc))
-            )
+            logger.error("internal error in %s: %s: %s", where, type(exc).__name__, redact_secrets(str(exc)))
         else:
             logger.error("internal error in %s", where)
     except Exception:

@@ -49,7 +49,11 @@ def exception_values(
         }
         if module:
             value["module"] = module
-        mech = dict(base_mechanism) if exception_id == 0 else {"type": "chained", "handled": base_mechanism.get("handled", True)}
+        mech = (
+            dict(base_mechanism)
+            if exception_id == 0
+            else {"type": "chained", "handled": base_mechanism.get("handled", True)}
+        )
         mech["exception_id"] = exception_id
         if parent_id is not None:
             mech["parent_id"] = parent_id

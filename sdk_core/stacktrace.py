@@ -129,7 +129,7 @@ class FrameBuilder:
 
     def from_stack(self, frame: FrameType | None) -> tuple[list[dict[str, Any]], dict[str, Any]]:
         """The current stack (for messages that ask for one), outside the SDK's own frames."""
-        entries = []
+        entries: list[tuple[FrameType, int]] = []
         while frame is not None and len(entries) < MAX_FRAMES:
             module = frame.f_globals.get("__name__", "")
             if not (isinstance(module, str) and module.split(".", 1)[0] in _SDK_PACKAGES):
