@@ -16,6 +16,14 @@ T = TypeVar("T")
 _workers: weakref.WeakSet[Worker[Any]] = weakref.WeakSet()
 
 
+WORKER_THREAD_NAME = "sdk_core.worker"
+
+
+def is_worker_thread() -> bool:
+    """True on the SDK's own worker: integrations skip breadcrumbs for the SDK's own requests."""
+    return threading.current_thread().name == WORKER_THREAD_NAME
+
+
 class _FlushMarker:
     __slots__ = ("deadline", "done", "ok")
 
@@ -36,7 +44,7 @@ class Worker(Generic[T]):
         max_size: int,
         batch_size: int,
         linger: float,
-        name: str = "sdk_core.worker",
+        name: str = WORKER_THREAD_NAME,
     ) -> None:
         self._process = process
         self._on_flush = on_flush
