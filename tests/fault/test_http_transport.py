@@ -119,7 +119,9 @@ def test_5xx_is_retried_then_delivered(loopback: LoopbackServer, status: int) ->
 
 
 @pytest.mark.parametrize("status", [400, 401, 403, 413])
-def test_final_rejections_are_not_retried(loopback: LoopbackServer, status: int, caplog: pytest.LogCaptureFixture) -> None:
+def test_final_rejections_are_not_retried(
+    loopback: LoopbackServer, status: int, caplog: pytest.LogCaptureFixture
+) -> None:
     loopback.set_behaviour(Reply(status, body=b'{"detail":"nope"}'))
     client = start(loopback)
     fast_retries(client)

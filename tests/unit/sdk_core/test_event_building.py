@@ -84,7 +84,13 @@ def test_exception_chain_is_oldest_first_with_mechanisms() -> None:
     assert [v["type"] for v in values] == ["OSError", "ValueError", "RuntimeError"]
     newest = values[-1]["mechanism"]
     assert newest["exception_id"] == 0 and "parent_id" not in newest
-    assert values[1]["mechanism"] == {"type": "chained", "handled": True, "exception_id": 1, "parent_id": 0, "source": "__context__"}
+    assert values[1]["mechanism"] == {
+        "type": "chained",
+        "handled": True,
+        "exception_id": 1,
+        "parent_id": 0,
+        "source": "__context__",
+    }
     assert values[0]["mechanism"]["source"] == "__cause__" and values[0]["mechanism"]["parent_id"] == 1
 
 
@@ -212,7 +218,9 @@ def test_same_request_events_share_a_trace_id() -> None:
 
 
 def test_in_app_rules_and_local_variable_switches() -> None:
-    t = init_memory(scrubbing=False, include_local_variables=False, include_source_context=False, in_app_exclude=["tests"])
+    t = init_memory(
+        scrubbing=False, include_local_variables=False, include_source_context=False, in_app_exclude=["tests"]
+    )
     try:
         level1()
     except KeyError as exc:
