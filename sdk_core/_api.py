@@ -10,6 +10,7 @@ from .capture import event_from_exception, event_from_message, make_breadcrumb
 from .client import Client
 from .options import validate
 from .scope import get_isolation_scope
+from .telemetry import record_on_span
 from .types import Hint
 
 _client: Optional[Client] = None
@@ -96,6 +97,8 @@ def capture_exception(
             return None
         event, hint = event_from_exception(error, client.frames, client.options.max_value_length, mechanism, level)
         event_id = client.capture_event(event, hint)
+        if client.options.otel_record_exceptions:
+            record_on_span(error)
     except Exception as exc:
         log_internal_error("capture_exception", exc)
         return None

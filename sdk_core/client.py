@@ -43,8 +43,8 @@ def _make_scrub(options: Options) -> Optional[Scrub]:
 class Client:
     def __init__(self, options: Options, integrations: Optional[list[str]] = None) -> None:
         self.options = options
-        self.stats = Stats()
         self.discards = DiscardCounter()
+        self.stats = Stats(self.discards)
         self.normalizer = Normalizer(options.max_value_length)
         self.frames = FrameBuilder(
             self.normalizer,
@@ -86,7 +86,7 @@ class Client:
         transport = HttpTransport(self.options, self.discards)
 
         def on_sent(items: int, elapsed: float) -> None:
-            self.stats.envelopes_sent += 1
+            self.stats.record_sent(transport.sent_bytes, elapsed)
 
         transport.on_sent = on_sent
         return transport
@@ -107,7 +107,7 @@ class Client:
         if merged is None:
             self._drop(DropReason.EVENT_PROCESSOR)
             return None
-        self.stats.captured += 1
+        self.stats.record_captured()
         if not self._worker.submit((merged, hint)):
             self._drop(DropReason.QUEUE_OVERFLOW)
             return None
@@ -188,7 +188,6 @@ class Client:
         return event
 
     def _drop(self, reason: DropReason) -> None:
-        self.stats.drop(reason.value)
         self.discards.record(reason.value, "error")
 
     def add_breadcrumb(self, crumb: dict[str, Any], hint: Optional[Hint]) -> None:

@@ -60,6 +60,7 @@ class Options:
     scrub_allow_keys: tuple[str, ...] = ()
     scrub_hash_key: Optional[bytes] = None
     send_client_reports: bool = True
+    otel_record_exceptions: bool = True
     spool_dir: Optional[str] = None
     debug: bool = False
 
@@ -213,6 +214,7 @@ def validate(dsn: Any = None, **kwargs: Any) -> Options:
         scrub_allow_keys=_str_seq("scrub_allow_keys", g("scrub_allow_keys")),
         scrub_hash_key=hash_key,
         send_client_reports=_bool("send_client_reports", g("send_client_reports", True)),
+        otel_record_exceptions=_bool("otel_record_exceptions", g("otel_record_exceptions", True)),
         spool_dir=spool_dir,
         debug=_bool("debug", g("debug", False)),
     )

@@ -78,7 +78,6 @@ class Pipeline:
         return event
 
     def _drop(self, reason: DropReason) -> None:
-        self._stats.drop(reason.value)
         self._discards.record(reason.value, "error")
         if self._options.debug:
             logger.debug("event dropped: %s", reason.value)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import Counter
+from typing import Callable
 
 from .envelope import Item, client_report_item
 
@@ -12,15 +13,18 @@ from .envelope import Item, client_report_item
 class DiscardCounter:
     """Thread-safe: caller threads count queue overflows while the worker counts send failures."""
 
-    def __init__(self) -> None:
+    def __init__(self, listener: Callable[[str, str, int], None] | None = None) -> None:
         self._lock = threading.Lock()
         self._pending: Counter[tuple[str, str]] = Counter()
         self.totals: Counter[tuple[str, str]] = Counter()
+        self.listener = listener
 
     def record(self, reason: str, category: str = "error", quantity: int = 1) -> None:
         with self._lock:
             self._pending[(reason, category)] += quantity
             self.totals[(reason, category)] += quantity
+        if self.listener is not None:
+            self.listener(reason, category, quantity)
 
     def has_pending(self) -> bool:
         return bool(self._pending)
