@@ -11,7 +11,7 @@ import sys
 import tempfile
 
 import sdk_core
-from sdk_core.receiver import Receiver, read_events
+from sdk_core.receiver import Receiver, credential_scrub, read_events
 
 PASSWORD = "correct-horse-battery-staple"
 AUTH_HEADER = "Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJkZW1vIn0.c2lnbmF0dXJlLWRlbW8tb25seQ"
@@ -57,7 +57,7 @@ def handle_request() -> None:
 def main() -> int:
     workdir = tempfile.mkdtemp(prefix="coderadar-demo-")
     db = os.path.join(workdir, "events.db")
-    with Receiver(db_path=db, verbose=True) as receiver:
+    with Receiver(db_path=db, verbose=True, scrub=credential_scrub()) as receiver:
         print(f"Receiver: {receiver.dsn.split('@')[1]} (loopback only; events stored in {db})")
         sdk_core.init(receiver.dsn, release="demo-shop@1.0.0", environment="demo")
         handle_request()

@@ -1,0 +1,326 @@
+"""SQLite storage for the local development receiver (``sdk_core.receiver``).
+
+One connection guarded by a lock: the receiver's request threads write through it, and
+``read_*`` helpers open their own short-lived connection. File databases use WAL so that
+``python -m sdk_core events`` can read while ``serve`` is writing.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import threading
+from collections.abc import Mapping
+from typing import Any, Callable, Iterable
+
+import orjson
+
+SCHEMA_VERSION = 1
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS events (
+    id                INTEGER PRIMARY KEY AUTOINCREMENT,
+    event_id          TEXT    NOT NULL,
+    received_at       TEXT    NOT NULL,
+    project_id        INTEGER NOT NULL,
+    endpoint          TEXT    NOT NULL,
+    level             TEXT    NOT NULL,
+    summary           TEXT    NOT NULL,
+    size              INTEGER NOT NULL,
+    envelope_header   TEXT    NOT NULL,
+    payload           TEXT    NOT NULL,
+    server_redactions TEXT
+);
+CREATE INDEX IF NOT EXISTS events_event_id ON events (event_id);
+CREATE TABLE IF NOT EXISTS client_reports (
+    reason   TEXT    NOT NULL,
+    category TEXT    NOT NULL,
+    quantity INTEGER NOT NULL,
+    PRIMARY KEY (reason, category)
+);
+"""
+
+_EVENT_COLUMNS = (
+    "id, event_id, received_at, project_id, endpoint, level, summary, size, envelope_header, payload, server_redactions"
+)
+
+
+class StoreClosed(RuntimeError):
+    """The store was closed (the receiver is stopping) while a request still wanted it."""
+
+
+class NotAReceiverDatabase(ValueError):
+    """The file exists but is not a database written by the receiver."""
+
+
+def dumps(value: Any) -> str:
+    """Compact JSON text; falls back to the stdlib for what orjson refuses (lone surrogates, big ints)."""
+    try:
+        return orjson.dumps(value).decode("utf-8")
+    except (TypeError, orjson.JSONEncodeError):
+        return json.dumps(value, separators=(",", ":"), default=repr)
+
+
+def _connect(path: str) -> sqlite3.Connection:
+    conn = sqlite3.connect(path, check_same_thread=False, timeout=10.0)
+    try:
+        conn.execute("PRAGMA busy_timeout = 10000")
+    except sqlite3.DatabaseError:
+        conn.close()
+        raise
+    return conn
+
+
+class ReceiverStore:
+    """Thread-safe writer for one receiver database (``None`` means in memory)."""
+
+    def __init__(self, db_path: str | None) -> None:
+        self.path = db_path if db_path is not None else ":memory:"
+        self._lock = threading.Lock()
+        self._closed = False
+        self._conn = _connect(self.path)
+        try:
+            if self.path != ":memory:":
+                self._conn.execute("PRAGMA journal_mode = WAL").fetchall()
+                self._conn.execute("PRAGMA synchronous = NORMAL")
+            with self._conn:
+                self._conn.executescript(_SCHEMA)
+            version = self._meta_get("schema_version")
+            if version is None:
+                with self._conn:
+                    self._meta_set("schema_version", str(SCHEMA_VERSION))
+            elif version != str(SCHEMA_VERSION):
+                raise NotAReceiverDatabase(
+                    f"{self.path}: receiver schema version {version}, this SDK knows {SCHEMA_VERSION}"
+                )
+        except sqlite3.DatabaseError as exc:
+            self._conn.close()
+            raise NotAReceiverDatabase(f"{self.path}: not usable as a receiver database ({exc})") from exc
+        except BaseException:
+            self._conn.close()
+            raise
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    def close(self) -> None:
+        with self._lock:
+            if not self._closed:
+                self._closed = True
+                self._conn.close()
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise StoreClosed("receiver store is closed")
+
+    # -- meta ------------------------------------------------------------------------------
+
+    def _meta_get(self, key: str) -> str | None:
+        row = self._conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def _meta_set(self, key: str, value: str) -> None:
+        self._conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
+
+    def _bump(self, counters: Mapping[str, int]) -> None:
+        for key, amount in counters.items():
+            cur = self._conn.execute(
+                "UPDATE meta SET value = CAST(CAST(value AS INTEGER) + ? AS TEXT) WHERE key = ?",
+                (int(amount), key),
+            )
+            if cur.rowcount == 0:
+                self._meta_set(key, str(int(amount)))
+
+    def public_key(self, wanted: str | None, make: Callable[[], str]) -> str:
+        """The persisted key: ``wanted`` if given (and then persisted), else the stored one, else ``make()``."""
+        with self._lock:
+            self._check_open()
+            stored = self._meta_get("public_key")
+            key = wanted if wanted is not None else stored if stored is not None else make()
+            if key != stored:
+                with self._conn:
+                    self._meta_set("public_key", key)
+            return key
+
+    def bump(self, counters: Mapping[str, int]) -> None:
+        """Add to the integer stats in ``meta`` (``bytes_received``, ``rejected_400``, ...)."""
+        if not counters:
+            return
+        with self._lock:
+            self._check_open()
+            with self._conn:
+                self._bump(counters)
+
+    # -- writes ----------------------------------------------------------------------------
+
+    def store(
+        self,
+        events: Iterable[Mapping[str, Any]],
+        client_reports: Iterable[tuple[str, str, int]],
+        counters: Mapping[str, int],
+    ) -> list[int]:
+        """Write one envelope's events, client-report outcomes and stats in one transaction.
+
+        Each event mapping carries the columns; ``envelope_header``, ``payload`` and
+        ``server_redactions`` are already JSON text (the caller serialises outside the lock).
+        """
+        rows = [
+            (
+                str(ev["event_id"]),
+                str(ev["received_at"]),
+                int(ev["project_id"]),
+                str(ev["endpoint"]),
+                str(ev["level"]),
+                str(ev["summary"]),
+                int(ev["size"]),
+                str(ev["envelope_header"]),
+                str(ev["payload"]),
+                None if ev.get("server_redactions") is None else str(ev["server_redactions"]),
+            )
+            for ev in events
+        ]
+        ids: list[int] = []
+        with self._lock:
+            self._check_open()
+            with self._conn:
+                for row in rows:
+                    cur = self._conn.execute(
+                        "INSERT INTO events (event_id, received_at, project_id, endpoint, level, summary,"
+                        " size, envelope_header, payload, server_redactions)"
+                        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        row,
+                    )
+                    ids.append(int(cur.lastrowid or 0))
+                for reason, category, quantity in client_reports:
+                    cur = self._conn.execute(
+                        "UPDATE client_reports SET quantity = quantity + ? WHERE reason = ? AND category = ?",
+                        (quantity, reason, category),
+                    )
+                    if cur.rowcount == 0:
+                        self._conn.execute(
+                            "INSERT INTO client_reports (reason, category, quantity) VALUES (?, ?, ?)",
+                            (reason, category, quantity),
+                        )
+                self._bump(counters)
+        return ids
+
+    # -- reads (same connection; used by Receiver for in-memory databases) -------------------
+
+    def events(self, limit: int | None = None) -> list[dict[str, Any]]:
+        with self._lock:
+            self._check_open()
+            return _select_events(self._conn, limit)
+
+    def client_reports(self) -> list[dict[str, Any]]:
+        with self._lock:
+            self._check_open()
+            return _select_client_reports(self._conn)
+
+    def stats(self) -> dict[str, Any]:
+        with self._lock:
+            self._check_open()
+            return _select_stats(self._conn)
+
+
+# -- read helpers shared by ReceiverStore and the module-level readers --------------------------
+
+
+def _loads_column(text: Any) -> Any:
+    if text is None:
+        return None
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return json.loads(text)
+
+
+def _select_events(conn: sqlite3.Connection, limit: int | None) -> list[dict[str, Any]]:
+    if limit is None:
+        cur = conn.execute(f"SELECT {_EVENT_COLUMNS} FROM events ORDER BY id")
+    else:
+        cur = conn.execute(
+            f"SELECT * FROM (SELECT {_EVENT_COLUMNS} FROM events ORDER BY id DESC LIMIT ?) ORDER BY id",
+            (max(0, int(limit)),),
+        )
+    out: list[dict[str, Any]] = []
+    for row in cur.fetchall():
+        out.append(
+            {
+                "id": row[0],
+                "event_id": row[1],
+                "received_at": row[2],
+                "project_id": row[3],
+                "endpoint": row[4],
+                "level": row[5],
+                "summary": row[6],
+                "size": row[7],
+                "envelope_header": _loads_column(row[8]),
+                "payload": _loads_column(row[9]),
+                "server_redactions": _loads_column(row[10]),
+            }
+        )
+    return out
+
+
+def _select_client_reports(conn: sqlite3.Connection) -> list[dict[str, Any]]:
+    cur = conn.execute("SELECT reason, category, quantity FROM client_reports ORDER BY reason, category")
+    return [{"reason": r, "category": c, "quantity": q} for r, c, q in cur.fetchall()]
+
+
+def _select_stats(conn: sqlite3.Connection) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in conn.execute("SELECT key, value FROM meta ORDER BY key").fetchall():
+        if key == "public_key":
+            continue  # stats are for display; the key stays out of them
+        try:
+            out[key] = int(value)
+        except ValueError:
+            out[key] = value
+    return out
+
+
+def open_for_reading(db_path: str) -> sqlite3.Connection:
+    """A connection to an existing receiver database; raises FileNotFoundError / NotAReceiverDatabase."""
+    if not os.path.isfile(db_path):
+        raise FileNotFoundError(f"no receiver database at {db_path}")
+    try:
+        conn = _connect(db_path)
+    except sqlite3.DatabaseError as exc:
+        raise NotAReceiverDatabase(f"{db_path}: cannot open ({exc})") from exc
+    try:
+        names = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall()}
+    except sqlite3.DatabaseError as exc:
+        conn.close()
+        raise NotAReceiverDatabase(f"{db_path}: not a receiver database ({exc})") from exc
+    if not {"meta", "events", "client_reports"} <= names:
+        conn.close()
+        raise NotAReceiverDatabase(f"{db_path}: not a receiver database (tables missing)")
+    return conn
+
+
+def read_events(db_path: str, limit: int | None = None) -> list[dict[str, Any]]:
+    conn = open_for_reading(db_path)
+    try:
+        return _select_events(conn, limit)
+    finally:
+        conn.close()
+
+
+def read_client_reports(db_path: str) -> list[dict[str, Any]]:
+    conn = open_for_reading(db_path)
+    try:
+        return _select_client_reports(conn)
+    finally:
+        conn.close()
+
+
+def read_stats(db_path: str) -> dict[str, Any]:
+    conn = open_for_reading(db_path)
+    try:
+        return _select_stats(conn)
+    finally:
+        conn.close()
