@@ -1,0 +1,183 @@
+"""Celery: task failures as events, one isolation scope per task, traces across the broker.
+
+Only Celery's own signals are used, no patching:
+
+- ``before_task_publish`` (in the process that enqueues) adds a ``sentry-trace`` message header,
+  ``<trace_id>-<span_id>``, from the enqueuing scope.
+- ``task_prerun`` (in the worker) opens an isolation scope for the task, continues the trace from
+  that header, names the transaction after the task and records a ``celery`` context (task id,
+  name, retries, args/kwargs, which the scrubbers see like any other event data).
+- ``task_failure`` captures the exception (mechanism ``celery``, unhandled) unless it is part of
+  the task's control flow: ``Retry``, ``Ignore``, ``Reject``, or an exception listed in the task's
+  ``throws``. (Celery does not send ``task_failure`` for a retry; the check is belt and braces.)
+- ``task_postrun`` closes the scope.
+- ``worker_process_shutdown`` flushes: forked pool children leave through ``os._exit``, which
+  skips ``atexit``.
+
+Eagerly applied tasks (``task.apply()``, ``task_always_eager``) run in the caller's thread and
+continue the caller's trace.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from contextlib import AbstractContextManager
+from typing import Any, Optional
+
+import sdk_core
+from sdk_core._internal_errors import log_internal_error
+from sdk_core.telemetry import trace_context
+
+from . import DidNotEnable
+
+TRACE_HEADER = "sentry-trace"
+_TRACE_VALUE = re.compile(r"^\s*([0-9a-f]{32})-([0-9a-f]{16})(?:-[01])?\s*$")
+_UID = "coderadar-sdk"
+
+# Open task scopes by task id; entered in task_prerun, left in task_postrun (same thread).
+_open_scopes: dict[str, AbstractContextManager[Any]] = {}
+_open_lock = threading.Lock()
+
+
+class CeleryIntegration:
+    """``include_args=False`` keeps task args/kwargs out of events altogether."""
+
+    identifier = "celery"
+
+    def __init__(self, include_args: bool = True) -> None:
+        if not isinstance(include_args, bool):
+            raise TypeError(f"include_args: expected True or False, got {type(include_args).__name__}")
+        self.include_args = include_args
+
+    def setup_once(self) -> None:
+        global _include_args
+        try:
+            from celery import signals
+        except ImportError as exc:
+            raise DidNotEnable("celery is not installed") from exc
+        _include_args = self.include_args
+        for signal, handler in _handlers(signals):
+            signal.connect(handler, weak=False, dispatch_uid=_UID)
+
+    def uninstall(self) -> None:
+        try:
+            from celery import signals
+        except ImportError:
+            return
+        # Scopes of tasks still running stay open: a later install's task_postrun closes them.
+        for signal, handler in _handlers(signals):
+            signal.disconnect(handler, dispatch_uid=_UID)
+
+
+_include_args = True
+
+
+def _handlers(signals: Any) -> list[tuple[Any, Any]]:
+    return [
+        (signals.before_task_publish, _on_publish),
+        (signals.task_prerun, _on_prerun),
+        (signals.task_failure, _on_failure),
+        (signals.task_postrun, _on_postrun),
+        (signals.worker_process_shutdown, _on_process_shutdown),
+    ]
+
+
+def _on_publish(sender: Any = None, headers: Any = None, **_: Any) -> None:
+    if not isinstance(headers, dict) or sdk_core.get_client() is None:
+        return
+    try:
+        trace = trace_context(sdk_core.get_isolation_scope())
+        headers[TRACE_HEADER] = f"{trace['trace_id']}-{trace['span_id']}"
+    except Exception as error:
+        log_internal_error("celery before_task_publish", error)
+
+
+def _on_prerun(sender: Any = None, task_id: Any = None, task: Any = None, **_: Any) -> None:
+    if task is None or not isinstance(task_id, str):
+        return
+    try:
+        request = task.request
+        manager = sdk_core.isolation_scope()
+        scope = manager.__enter__()
+        with _open_lock:
+            _open_scopes[task_id] = manager
+        incoming = _parse_trace(getattr(request, TRACE_HEADER, None))
+        if incoming is not None:
+            scope.set_propagation_context(trace_id=incoming[0], parent_span_id=incoming[1])
+        elif getattr(request, "is_eager", False):
+            parent = trace_context(scope)
+            scope.set_propagation_context(trace_id=parent["trace_id"], parent_span_id=parent["span_id"])
+        else:
+            scope.set_propagation_context()
+        name = getattr(request, "shadow", None) or task.name
+        scope.set_transaction_name(name)
+        scope.set_tag("celery.task", name)
+        context: dict[str, Any] = {
+            "task_id": task_id,
+            "task_name": name,
+            "retries": getattr(request, "retries", 0) or 0,
+        }
+        for key in ("hostname", "root_id", "parent_id"):
+            value = getattr(request, key, None)
+            if value:
+                context[key] = value
+        delivery = getattr(request, "delivery_info", None) or {}
+        if delivery.get("routing_key"):
+            context["routing_key"] = delivery["routing_key"]
+        if _include_args:
+            context["args"] = list(getattr(request, "args", None) or ())
+            context["kwargs"] = dict(getattr(request, "kwargs", None) or {})
+        scope.set_context("celery", context)
+    except Exception as error:
+        log_internal_error("celery task_prerun", error)
+
+
+def _on_failure(sender: Any = None, exception: Any = None, **_: Any) -> None:
+    if not isinstance(exception, BaseException):
+        return
+    try:
+        if _expected(sender, exception):
+            return
+        sdk_core.capture_exception(exception, mechanism={"type": "celery", "handled": False})
+    except Exception as error:
+        log_internal_error("celery task_failure", error)
+
+
+def _on_postrun(sender: Any = None, task_id: Any = None, **_: Any) -> None:
+    with _open_lock:
+        manager = _open_scopes.pop(task_id, None) if isinstance(task_id, str) else None
+    if manager is None:
+        return
+    try:
+        manager.__exit__(None, None, None)
+    except Exception as error:
+        log_internal_error("celery task_postrun", error)
+
+
+def _on_process_shutdown(**_: Any) -> None:
+    client = sdk_core.get_client()
+    if client is not None:
+        sdk_core.flush(client.options.shutdown_timeout)
+
+
+def _expected(task: Any, exc: BaseException) -> bool:
+    from celery.exceptions import Ignore, Reject, Retry
+
+    if isinstance(exc, (Retry, Ignore, Reject)):
+        return True
+    throws = getattr(task, "throws", None) or ()
+    if isinstance(throws, type):
+        throws = (throws,)
+    expected = tuple(t for t in throws if isinstance(t, type))
+    return bool(expected) and isinstance(exc, expected)
+
+
+def _parse_trace(value: Any) -> Optional[tuple[str, str]]:
+    if not isinstance(value, str):
+        return None
+    match = _TRACE_VALUE.match(value)
+    return (match.group(1), match.group(2)) if match else None
+
+
+__all__ = ["TRACE_HEADER", "CeleryIntegration"]

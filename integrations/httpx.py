@@ -1,0 +1,76 @@
+"""Outgoing-HTTP breadcrumbs for httpx: ``Client.send`` and ``AsyncClient.send``.
+
+Every request goes through ``send`` (``get``, ``post``, ``stream``... all end there), so one patch
+per client class sees each request once, with its final status or the error's type. The SDK's own
+uploads run on its worker thread and are skipped. URL handling is the standard library
+integration's (credentials, query values and fragment are dropped).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sdk_core.transport.worker import is_worker_thread
+
+from . import DidNotEnable, _patch
+from .stdlib import http_breadcrumb
+
+
+class HttpxIntegration:
+    identifier = "httpx"
+
+    def setup_once(self) -> None:
+        try:
+            import httpx
+        except ImportError as exc:
+            raise DidNotEnable("httpx is not installed") from exc
+        _patch.wrap(httpx.Client, "send", _send)
+        _patch.wrap(httpx.AsyncClient, "send", _async_send)
+
+    def uninstall(self) -> None:
+        try:
+            import httpx
+        except ImportError:
+            return
+        _patch.unwrap(httpx.Client, "send")
+        _patch.unwrap(httpx.AsyncClient, "send")
+
+
+def _request_of(args: Any, kwargs: Any) -> Any:
+    return args[0] if args else kwargs.get("request")
+
+
+def _send(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
+    if is_worker_thread():
+        return wrapped(*args, **kwargs)
+    request = _request_of(args, kwargs)
+    try:
+        response = wrapped(*args, **kwargs)
+    except Exception as exc:
+        _record(request, None, type(exc).__name__)
+        raise
+    _record(request, response, None)
+    return response
+
+
+async def _async_send(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
+    request = _request_of(args, kwargs)
+    try:
+        response = await wrapped(*args, **kwargs)
+    except Exception as exc:
+        _record(request, None, type(exc).__name__)
+        raise
+    _record(request, response, None)
+    return response
+
+
+def _record(request: Any, response: Any, reason: Any) -> None:
+    method = getattr(request, "method", None)
+    url = getattr(request, "url", None)
+    if not isinstance(method, str) or url is None:
+        return
+    status = getattr(response, "status_code", None)
+    http_breadcrumb(method, str(url), status if isinstance(status, int) else None, reason=reason)
+
+
+__all__ = ["HttpxIntegration"]

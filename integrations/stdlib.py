@@ -1,0 +1,117 @@
+"""Outgoing-HTTP breadcrumbs for ``http.client`` (and so for urllib, urllib3 and requests).
+
+``HTTPConnection.putrequest`` remembers the method and URL on the connection; ``getresponse``
+records one breadcrumb with the status (or the error's type if it raised). The SDK's own requests
+(made on its worker thread) are not recorded.
+
+URLs are recorded without credentials, query values or fragment: ``https://u:p@h/p?token=x#f``
+becomes ``https://h/p`` with ``data["http.query"] = "token"`` (the parameter names only).
+``http_breadcrumb`` is shared with the httpx integration.
+"""
+
+from __future__ import annotations
+
+import http.client
+from typing import Any, Optional
+from urllib.parse import parse_qsl, urlsplit, urlunsplit
+
+import sdk_core
+from sdk_core._internal_errors import log_internal_error
+from sdk_core.transport.worker import is_worker_thread
+
+from . import _patch
+
+_PENDING = "_coderadar_http_request"
+
+
+class StdlibIntegration:
+    identifier = "stdlib"
+
+    def setup_once(self) -> None:
+        _patch.wrap(http.client.HTTPConnection, "putrequest", _putrequest)
+        _patch.wrap(http.client.HTTPConnection, "getresponse", _getresponse)
+
+    def uninstall(self) -> None:
+        _patch.unwrap(http.client.HTTPConnection, "putrequest")
+        _patch.unwrap(http.client.HTTPConnection, "getresponse")
+
+
+def _putrequest(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
+    result = wrapped(*args, **kwargs)
+    if not is_worker_thread():
+        try:
+            method = args[0] if args else kwargs.get("method")
+            url = args[1] if len(args) > 1 else kwargs.get("url")
+            if isinstance(method, str) and isinstance(url, str):
+                setattr(instance, _PENDING, (method, _absolute_url(instance, url)))
+        except Exception as error:
+            log_internal_error("http.client putrequest", error)
+    return result
+
+
+def _getresponse(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
+    pending = instance.__dict__.pop(_PENDING, None)
+    if pending is None:
+        return wrapped(*args, **kwargs)
+    method, url = pending
+    try:
+        response = wrapped(*args, **kwargs)
+    except Exception as exc:
+        http_breadcrumb(method, url, reason=type(exc).__name__)
+        raise
+    http_breadcrumb(method, url, getattr(response, "status", None))
+    return response
+
+
+def _absolute_url(conn: http.client.HTTPConnection, url: str) -> str:
+    if "://" in url:  # a request through a plain-HTTP proxy carries the absolute URL
+        return url
+    # Through an HTTPS proxy the connection's host is the proxy; the tunnel's is the real one.
+    host = getattr(conn, "_tunnel_host", None) or conn.host
+    port = getattr(conn, "_tunnel_port", None) or conn.port
+    https = getattr(http.client, "HTTPSConnection", None)
+    secure = https is not None and isinstance(conn, https)
+    scheme, default_port = ("https", 443) if secure else ("http", 80)
+    if ":" in host and not host.startswith("["):
+        host = f"[{host}]"
+    netloc = host if port in (None, default_port) else f"{host}:{port}"
+    return f"{scheme}://{netloc}{url if url.startswith('/') else '/' + url}"
+
+
+def sanitize_url(url: str) -> tuple[str, Optional[str]]:
+    """``url`` without userinfo, query and fragment, and the query's parameter names (or None)."""
+    try:
+        parts = urlsplit(url)
+        netloc = parts.netloc.rpartition("@")[2]
+        names = [name for name, _ in parse_qsl(parts.query, keep_blank_values=True)]
+        query = "&".join(names) if names else None
+        return urlunsplit((parts.scheme, netloc, parts.path, "", "")), query
+    except Exception:
+        return "[unparseable url]", None
+
+
+def http_breadcrumb(method: str, url: str, status_code: Optional[int] = None, *, reason: Optional[str] = None) -> None:
+    """Record one outgoing request: category ``http``, level from the status. Never raises."""
+    if is_worker_thread():
+        return
+    try:
+        clean, query = sanitize_url(url)
+        data: dict[str, Any] = {"method": method.upper(), "url": clean}
+        if query:
+            data["http.query"] = query
+        level = "info"
+        if status_code is not None:
+            data["status_code"] = status_code
+            if status_code >= 500:
+                level = "error"
+            elif status_code >= 400:
+                level = "warning"
+        if reason is not None:
+            data["reason"] = reason
+            level = "error"
+        sdk_core.add_breadcrumb(type="http", category="http", level=level, data=data)
+    except Exception as error:
+        log_internal_error("http breadcrumb", error)
+
+
+__all__ = ["StdlibIntegration", "http_breadcrumb", "sanitize_url"]

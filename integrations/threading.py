@@ -1,0 +1,135 @@
+"""Uncaught exceptions in threads (``threading.excepthook``, chained), and optional scope propagation.
+
+With ``propagate_scope=True``, ``Thread.start`` is wrapped: the new thread runs in a copy of the
+starting thread's contextvars context, inside an isolation scope forked from the starter's. Tags,
+user and trace set before ``start()`` follow the thread; what the thread sets stays in the thread.
+Its uncaught exception is then captured inside that scope, before ``threading.excepthook`` runs
+(which Python calls outside the thread's ``run``), and the hook does not capture it a second time.
+
+``SystemExit`` in a thread is not an error (Python ignores it too) and is never reported.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import threading
+from typing import Any, Callable, Optional
+
+import sdk_core
+from sdk_core._internal_errors import log_internal_error
+from sdk_core.transport.worker import WORKER_THREAD_NAME
+
+from . import _patch
+
+ThreadHook = Callable[[Any], object]
+
+
+class _Captured(threading.local):
+    exc: Optional[BaseException] = None
+
+
+_captured = _Captured()
+_propagating = False
+
+
+class ThreadingIntegration:
+    identifier = "threading"
+
+    def __init__(self, propagate_scope: bool = False) -> None:
+        if not isinstance(propagate_scope, bool):
+            raise TypeError(f"propagate_scope: expected True or False, got {type(propagate_scope).__name__}")
+        self.propagate_scope = propagate_scope
+        self._hook: Optional[ThreadHook] = None
+        self._previous: Optional[ThreadHook] = None
+
+    def setup_once(self) -> None:
+        global _propagating
+        if self._hook is None:
+            previous = threading.excepthook
+
+            def hook(args: Any) -> None:
+                try:
+                    if self._hook is hook:
+                        _from_excepthook(args)
+                except Exception as error:
+                    log_internal_error("threading.excepthook", error)
+                finally:
+                    previous(args)
+
+            self._previous = previous
+            self._hook = hook
+            threading.excepthook = hook
+        if self.propagate_scope:
+            _propagating = True
+            _patch.wrap(threading.Thread, "start", _start)
+
+    def uninstall(self) -> None:
+        global _propagating
+        hook, self._hook = self._hook, None
+        if hook is not None and threading.excepthook is hook and self._previous is not None:
+            threading.excepthook = self._previous
+        # Otherwise someone chained onto our hook after us: it stays in their chain as a pass-through.
+        self._previous = None
+        if self.propagate_scope:
+            _propagating = False
+            _patch.unwrap(threading.Thread, "start")
+
+
+def _from_excepthook(args: Any) -> None:
+    exc = args.exc_value
+    if _captured.exc is not None and _captured.exc is exc:
+        _captured.exc = None
+        return
+    if isinstance(exc, BaseException) and not isinstance(exc, SystemExit):
+        if exc.__traceback__ is None and args.exc_traceback is not None:
+            exc = exc.with_traceback(args.exc_traceback)
+        _capture(exc, args.thread)
+
+
+def _capture(exc: BaseException, thread: Optional[threading.Thread]) -> None:
+    mechanism: dict[str, Any] = {"type": "threading", "handled": False}
+    if thread is not None:
+        mechanism["data"] = {"thread_name": thread.name}
+    sdk_core.capture_exception(exc, mechanism=mechanism)
+
+
+def _start(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
+    if (
+        _propagating
+        and isinstance(instance, threading.Thread)
+        and instance.name != WORKER_THREAD_NAME  # the SDK's own worker needs no scope of ours
+        and not getattr(instance, "_coderadar_scoped", False)
+    ):
+        try:
+            # Instance attributes shadow the class's run (as subclasses' overrides are shadowed).
+            setattr(instance, "run", _scoped_run(contextvars.copy_context(), instance.run, instance))  # noqa: B010
+            setattr(instance, "_coderadar_scoped", True)  # noqa: B010
+        except Exception as error:
+            log_internal_error("Thread.start", error)
+    return wrapped(*args, **kwargs)
+
+
+def _scoped_run(ctx: contextvars.Context, run: Callable[[], None], thread: threading.Thread) -> Callable[[], None]:
+    def in_scope() -> None:
+        # Forked here, in the new thread: the starter may already be writing to its own scope,
+        # and a fork only shares containers until the first write on either side.
+        with sdk_core.isolation_scope():
+            try:
+                run()
+            except SystemExit:
+                raise
+            except BaseException as exc:
+                try:
+                    _capture(exc, thread)
+                    _captured.exc = exc
+                except Exception as error:
+                    log_internal_error("thread run", error)
+                raise
+
+    def scoped_run() -> None:
+        ctx.run(in_scope)
+
+    return scoped_run
+
+
+__all__ = ["ThreadingIntegration"]
