@@ -1,0 +1,211 @@
+"""ASGI 3 middleware: one isolated scope per ``http``/``websocket`` connection, failures captured.
+
+Exceptions raised by the application are captured (mechanism ``asgi``, unhandled) and re-raised
+unchanged; ``send`` is never wrapped, so status, headers and body are the application's own.
+``lifespan`` and other scope types pass straight through. The request body is recorded, up to
+``max_request_body_size``, only as the application itself reads it through ``receive``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Awaitable, Callable, MutableMapping, Optional
+
+import sdk_core
+from integrations._request import (
+    Extracted,
+    Policy,
+    TransactionName,
+    current_policy,
+    current_request,
+    decode_body,
+    from_asgi,
+    qualified_name,
+    request_scope,
+    set_oversize_body,
+)
+
+__all__ = ["AsgiMiddleware", "run_asgi"]
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+_STYLES = ("url", "endpoint")
+
+
+class AsgiMiddleware:
+    """Wrap any ASGI 3 application: ``app = AsgiMiddleware(app)``.
+
+    ``transaction_style="url"`` names events after the matched route template when the router
+    records one in ``scope["route"]`` (Starlette, FastAPI), else the path; ``"endpoint"`` uses the
+    dotted name of ``scope["endpoint"]``.
+    """
+
+    def __init__(self, app: ASGIApp, *, transaction_style: str = "url", mechanism_type: str = "asgi") -> None:
+        if transaction_style not in _STYLES:
+            raise ValueError(f"transaction_style: expected one of {', '.join(_STYLES)}, got {transaction_style!r}")
+        self.app = app
+        self.transaction_style = transaction_style
+        self.mechanism_type = mechanism_type
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await run_asgi(self.app, scope, receive, send, self.mechanism_type, self.transaction_style)
+
+
+async def run_asgi(
+    app: ASGIApp,
+    scope: Scope,
+    receive: Receive,
+    send: Send,
+    mechanism_type: str,
+    transaction_style: str = "url",
+    record_body: bool = True,
+) -> None:
+    """Call ``app`` inside a request scope; the shared core of every ASGI-based integration.
+
+    ``record_body=False`` is for frameworks that keep the body themselves (Django does).
+    """
+    kind = scope.get("type")
+    if kind not in ("http", "websocket") or sdk_core.get_client() is None or current_request() is not None:
+        await app(scope, receive, send)
+        return
+    headers = _pick_headers(scope.get("headers") or ())
+    recorder: Optional[_BodyRecorder] = None
+    if kind == "http" and record_body:
+        limit = current_policy().body_limit
+        if limit != 0:
+            recorder = _BodyRecorder(receive, limit, headers.get(b"content-length"))
+    with request_scope(
+        _Extractor(scope, recorder, headers.get(b"content-type")),
+        _Transaction(scope, transaction_style),
+        headers.get(b"sentry-trace"),
+        headers.get(b"traceparent"),
+    ) as state:
+        try:
+            await app(scope, recorder if recorder is not None else receive, send)
+        except Exception as exc:
+            state.capture(exc, mechanism_type)
+            raise
+
+
+_WANTED = frozenset((b"content-length", b"content-type", b"sentry-trace", b"traceparent"))
+
+
+def _pick_headers(raw: Any) -> dict[bytes, str]:
+    """Only the headers needed up front; the rest are decoded if an event is captured."""
+    found: dict[bytes, str] = {}
+    for name, value in raw:
+        key = bytes(name).lower()
+        if key in _WANTED:
+            found[key] = bytes(value).decode("latin-1")
+    return found
+
+
+class _BodyRecorder:
+    """A ``receive`` that keeps a copy of the body the application reads, up to ``limit`` bytes."""
+
+    __slots__ = ("_receive", "chunks", "complete", "declared", "limit", "overflow", "size")
+
+    def __init__(self, receive: Receive, limit: Optional[int], content_length: Optional[str]) -> None:
+        self._receive = receive
+        self.limit = limit
+        self.chunks: list[bytes] = []
+        self.size = 0
+        self.complete = False
+        self.declared = 0
+        if content_length is not None:
+            try:
+                self.declared = max(0, int(content_length))
+            except ValueError:
+                pass
+        # A declared length over the limit is enough: nothing is copied at all.
+        self.overflow = limit is not None and self.declared > limit
+
+    async def __call__(self) -> Message:
+        message = await self._receive()
+        if message.get("type") == "http.request" and not self.complete:
+            body = message.get("body") or b""
+            self.size += len(body)
+            if not self.overflow:
+                if self.limit is not None and self.size > self.limit:
+                    self.overflow, self.chunks = True, []
+                elif body:
+                    self.chunks.append(bytes(body))
+            if not message.get("more_body", False):
+                self.complete = True
+        return message
+
+
+class _Extractor:
+    __slots__ = ("_content_type", "_recorder", "_scope")
+
+    def __init__(self, scope: Scope, recorder: Optional[_BodyRecorder], content_type: Optional[str]) -> None:
+        self._scope = scope
+        self._recorder = recorder
+        self._content_type = content_type
+
+    def __call__(self, policy: Policy) -> Extracted:
+        extracted = from_asgi(self._scope, policy)
+        recorder = self._recorder
+        if recorder is not None and policy.body_limit != 0:
+            if recorder.overflow:
+                set_oversize_body(extracted, max(recorder.size, recorder.declared) or None)
+            elif recorder.complete:
+                decode_body(extracted, b"".join(recorder.chunks), self._content_type, policy)
+        return extracted
+
+
+class _Transaction:
+    __slots__ = ("_path", "_root_path", "_scope", "_style")
+
+    def __init__(self, scope: Scope, style: str) -> None:
+        self._scope = scope
+        self._style = style
+        # Routers rewrite root_path/path in place as they descend into mounts: keep the originals.
+        self._root_path = str(scope.get("root_path") or "")
+        self._path = str(scope.get("path") or "/")
+
+    def __call__(self) -> Optional[TransactionName]:
+        scope = self._scope
+        if self._style == "endpoint":
+            name = qualified_name(scope["endpoint"]) if scope.get("endpoint") is not None else None
+            if name:
+                return (name, "component")
+        template = getattr(scope.get("route"), "path", None)
+        if isinstance(template, str):
+            root_path = str(scope.get("root_path") or "")
+            prefix = root_path[len(self._root_path) :] if root_path.startswith(self._root_path) else ""
+            return (prefix + template, "route")
+        router = scope.get("router")
+        if router is not None:
+            # Routers that record only themselves (Starlette before 1.0): match the request again.
+            request = {key: scope[key] for key in _MATCH_KEYS if key in scope}
+            request.update(path=self._path, root_path=self._root_path)
+            template = _route_template(router, request, "")
+            if template:
+                return (template, "route")
+        return (self._path, "url")
+
+
+_MATCH_KEYS = ("type", "method", "headers", "scheme", "server", "query_string")
+
+
+def _route_template(router: Any, request: Scope, prefix: str, depth: int = 0) -> Optional[str]:
+    """The path template of the route that fully matches ``request``, through nested mounts."""
+    for route in getattr(router, "routes", None) or ():
+        try:
+            match, child = route.matches(request)
+        except Exception:
+            continue
+        if getattr(match, "name", None) != "FULL":
+            continue
+        path = getattr(route, "path", None)
+        if not isinstance(path, str):
+            return None
+        nested = getattr(route, "routes", None)
+        if nested and depth < 8:
+            return _route_template(route, {**request, **child}, prefix + path, depth + 1)
+        return prefix + path
+    return None

@@ -1,0 +1,1 @@
+"""A small real Django project for the Django integration tests (settings, URLconf, views)."""
