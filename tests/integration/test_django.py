@@ -266,6 +266,17 @@ class TestDjangoHandlers:
         assert second["contexts"]["trace"]["trace_id"] != TRACE_ID
         assert_no_secrets([first, second], SECRETS)
 
+    def test_w3c_traceparent_from_incoming_request_ends_up_in_the_event(self) -> None:
+        """Without OTel instrumentation, an incoming W3C ``traceparent`` is the event's trace."""
+        transport = _init()
+        client = WsgiClient(get_wsgi_application(), use_cookies=False)
+        response = client.post("/orders/4/", data={"note": "x"}, headers={"traceparent": f"00-{TRACE_ID}-{SPAN_ID}-01"})
+        assert response.status_code == 500
+        (event,) = _events(transport)
+        trace = event["contexts"]["trace"]
+        assert (trace["trace_id"], trace["parent_span_id"]) == (TRACE_ID, SPAN_ID)
+        assert trace["span_id"] != SPAN_ID and len(trace["span_id"]) == 16
+
     def test_asgi_handler_isolates_concurrent_sync_and_async_views(self) -> None:
         """Under Django's ASGI handler, 20 concurrent sync and async views each get their own scope."""
         transport = _init()
