@@ -42,11 +42,15 @@ def _engine(
     rules: Iterable[Any], allow_keys: Iterable[str], send_default_pii: bool, hash_key: Union[bytes, str, None]
 ) -> Engine:
     try:
-        cache_key: Any = (tuple(rules), tuple(allow_keys), send_default_pii, hash_key)
+        # a RuleList is immutable: its identity is a cheap cache key (the engine keeps it alive)
+        rules_key: Any = ("id", id(rules)) if isinstance(rules, RuleList) else tuple(rules)
+        cache_key: Any = (rules_key, tuple(allow_keys), send_default_pii, hash_key)
         hash(cache_key)
     except TypeError:
         return compile_rules(rules, allow_keys=allow_keys, send_default_pii=send_default_pii, hash_key=hash_key)
     engine = _ENGINES.get(cache_key)
+    if engine is not None and isinstance(rules, RuleList) and engine.rules is not rules:
+        engine = None  # an id reused by a new list after the old one was freed
     if engine is None:
         engine = compile_rules(rules, allow_keys=allow_keys, send_default_pii=send_default_pii, hash_key=hash_key)
         if len(_ENGINES) > 32:

@@ -1,0 +1,190 @@
+"""Key normalisation and the default sensitive-key rules.
+
+``X-Api-Key``, ``x_api_key``, ``xApiKey`` and ``HTTP_X_API_KEY`` all normalise to tokens ending in
+``api key``. A key is sensitive when a *suffix* of its tokens spells a sensitive name, so
+``db_password`` and ``new_password2`` are sensitive, ``password_attempts`` (a counter) and
+``reset_password_view`` (a view name) are not.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Iterable, Sequence
+
+from scrubbers.rules import Action, KeyRule
+
+__all__ = ["DEFAULT_KEY_RULES", "KeyClassifier", "compact_suffixes", "key_tokens"]
+
+_ACRONYM = re.compile(r"([A-Z]+)([A-Z][a-z])")
+_CAMEL = re.compile(r"([a-z])([A-Z])")
+_DIGITS = re.compile(r"([A-Za-z])([0-9])|([0-9])([A-Za-z])")
+_SEP = re.compile(r"[^a-z0-9]+")
+
+
+def key_tokens(key: str) -> tuple[str, ...]:
+    """Split a field name into lower-case word tokens; trailing number tokens are dropped."""
+    s = _ACRONYM.sub(r"\1 \2", key)
+    s = _CAMEL.sub(r"\1 \2", s)
+    s = _DIGITS.sub(lambda m: f"{m.group(1) or m.group(3)} {m.group(2) or m.group(4)}", s)
+    toks = [t for t in _SEP.split(s.lower()) if t]
+    while toks and toks[-1].isdigit():
+        toks.pop()
+    return tuple(toks)
+
+
+def compact_suffixes(key: str) -> tuple[str, tuple[str, ...]]:
+    """``(whole, suffixes)``: the joined tokens and every joined token suffix of ``key``."""
+    toks = key_tokens(key)
+    return "".join(toks), tuple("".join(toks[i:]) for i in range(len(toks)))
+
+
+def _compact(name: str) -> str:
+    return "".join(key_tokens(name))
+
+
+class KeyClassifier:
+    """Decide which key rule (if any) a field name falls under; cached per raw key."""
+
+    ALLOW = object()  # sentinel: the key is allow-listed; its value must not be touched
+
+    def __init__(self, rules: Sequence[KeyRule], allow_keys: Iterable[str] = ()) -> None:
+        self._rules = [
+            (
+                rule,
+                frozenset(_compact(n) for n in rule.names),
+                frozenset(_compact(n) for n in rule.exact),
+                # long names also match glued on without a word boundary: AUTHTOKEN, WEBHOOKSECRET
+                tuple(c for c in (_compact(n) for n in rule.names) if len(c) >= 5),
+            )
+            for rule in rules
+        ]
+        self._allow = frozenset(_compact(k) for k in allow_keys)
+        self._cache: dict[str, object] = {}
+
+    def classify(self, key: str) -> object:
+        """``KeyRule`` for a sensitive key, ``ALLOW`` for an allow-listed one, else ``None``."""
+        try:
+            return self._cache[key]
+        except KeyError:
+            pass
+        whole, suffixes = compact_suffixes(key)
+        result: object = None
+        if whole in self._allow or (not whole and key.lower() in self._allow):
+            result = self.ALLOW
+        else:
+            for rule, names, exact, glued in self._rules:
+                if whole in exact or any(s in names for s in suffixes) or whole.endswith(glued):
+                    result = rule
+                    break
+        if len(self._cache) > 20_000:
+            self._cache.clear()
+        self._cache[key] = result
+        return result
+
+
+def _k(
+    rule_id: str,
+    category: str,
+    names: Iterable[str] = (),
+    exact: Iterable[str] = (),
+    *,
+    pii: bool = False,
+    description: str,
+) -> KeyRule:
+    return KeyRule(
+        id=rule_id,
+        names=tuple(names),
+        exact=tuple(exact),
+        category=category,
+        action=Action.FILTER,
+        pii=pii,
+        description=description,
+    )
+
+
+DEFAULT_KEY_RULES: tuple[KeyRule, ...] = (
+    _k(
+        "auth-header",
+        "auth",
+        ["authorization", "auth", "credentials", "credential", "creds", "x-auth", "authentication"],
+        description="Authorization / Proxy-Authorization headers, auth and credentials fields",
+    ),
+    _k(
+        "cookie-header",
+        "session",
+        ["cookie", "set-cookie"],
+        description="Cookie and Set-Cookie headers",
+    ),
+    _k(
+        "csrf-field",
+        "session",
+        ["csrf", "xsrf", "csrf_token", "xsrf_token", "csrfmiddlewaretoken", "csrftoken", "xsrftoken"],
+        description="CSRF/XSRF tokens (csrftoken, X-CSRFToken, _xsrf, csrfmiddlewaretoken)",
+    ),
+    _k(
+        "session-field",
+        "session",
+        ["session", "session_id", "sessionid", "session_key", "sessid", "phpsessid", "jsessionid"],
+        exact=["connect.sid", "asp.net_sessionid", "sid"],
+        description="session ids and session keys (sessionid, PHPSESSID, connect.sid, ...)",
+    ),
+    _k(
+        "password-field",
+        "password",
+        ["password", "passwd", "pwd", "passphrase", "passcode", "password_hash", "pass_phrase"],
+        exact=["pass", "pw"],
+        description="password fields (password, passwd, pwd, mysql_pwd, new_password1, ...)",
+    ),
+    _k(
+        "secret-field",
+        "secret",
+        ["secret", "secrets", "secret_key", "secret_access_key", "client_secret", "shared_secret"],
+        description="secret fields (secret, client_secret, SECRET_KEY, aws_secret_access_key, ...)",
+    ),
+    _k(
+        "private-key-field",
+        "secret",
+        ["private_key", "privatekey", "signing_key", "encryption_key", "master_key", "ssh_key", "pkey"],
+        description="private and signing key fields",
+    ),
+    _k(
+        "api-key-field",
+        "credential",
+        [
+            "api_key",
+            "apikey",
+            "access_key",
+            "auth_key",
+            "app_key",
+            "application_key",
+            "subscription_key",
+            "license_key",
+            "client_key",
+        ],
+        description="API key fields (api_key, X-Api-Key, access_key, DD_APP_KEY, ...)",
+    ),
+    _k(
+        "token-field",
+        "credential",
+        ["token", "jwt", "bearer", "otp", "totp", "mfa_code", "signature"],
+        description="token fields (token, access_token, refresh_token, X-Auth-Token, ...)",
+    ),
+    _k(
+        "ip-address-field",
+        "pii",
+        [
+            "ip_address",
+            "ipaddress",
+            "remote_addr",
+            "x_forwarded_for",
+            "forwarded_for",
+            "x_real_ip",
+            "client_ip",
+            "true_client_ip",
+            "cf_connecting_ip",
+        ],
+        exact=["ip", "forwarded"],
+        pii=True,
+        description="IP address fields (user.ip_address, REMOTE_ADDR, X-Forwarded-For); kept with send_default_pii",
+    ),
+)

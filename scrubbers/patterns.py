@@ -1,0 +1,186 @@
+"""Default value patterns for personal data and generic credentials found inside any string.
+
+Only the matched span (or its ``secret`` group) is replaced, so the rest of a message stays
+readable. Every pattern starts with a lookbehind that stops it matching in the middle of a
+word, and checksummed formats go through a validator, so look-alikes survive.
+"""
+
+from __future__ import annotations
+
+from scrubbers import validators
+from scrubbers.credentials import TOKEN_RUN
+from scrubbers.rules import PatternRule
+
+__all__ = ["DEFAULT_PATTERN_RULES"]
+
+_DB_SCHEMES = (
+    r"postgres(?:ql)?|mysql|mariadb|mongodb(?:\+srv)?|redis|rediss|amqps?|mssql|sqlserver|oracle|"
+    r"cockroachdb|clickhouse|kafka|nats|couchdb|neo4j(?:\+s)?|bolt|memcached|cassandra|"
+    r"elasticsearch|ldaps?|sqlalchemy|jdbc:[a-z]+|[a-z]+\+[a-z0-9]+"
+)
+
+# reversed "scheme://user:password" before the "@": where a userinfo URL starts
+_USERINFO_BACK = r"[^\s/?#@\"'<>\x00]{1,256}//:[A-Za-z0-9+.:-]{0,20}[A-Za-z]"
+
+PEM_PRIVATE_KEY = PatternRule(
+    id="pem-private-key",
+    category="credential",
+    pattern=(
+        r"-----BEGIN[A-Z0-9 ]{0,30} PRIVATE KEY(?: BLOCK)?-----"
+        r"(?:[\s\S]{0,12000}?-----END[A-Z0-9 ]{0,30} PRIVATE KEY(?: BLOCK)?-----|[A-Za-z0-9+/=\s\\:,-]*)"
+    ),
+    description="PEM private key blocks (RSA, EC, OPENSSH, PGP, encrypted), also when truncated",
+    prefilter="-----BEGIN",
+    window=(0, 13000),
+)
+
+JWT = PatternRule(
+    id="jwt",
+    category="credential",
+    pattern=r"(?<![\w-])eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}(?![\w-])",
+    description="JSON Web Tokens (header.payload.signature, base64url)",
+    prefilter=TOKEN_RUN,
+    prefilter_view="token",
+    window=(0, 0),
+)
+
+BEARER = PatternRule(
+    id="bearer-token",
+    category="auth",
+    pattern=r"(?<![\w-])(?i:bearer)\s+(?P<secret>[A-Za-z0-9._~+/-]{8,}=*)(?![\w~+/=-])",
+    validator=validators.bearer_token,
+    description="`Bearer <token>` credentials in free text (keeps the scheme word)",
+    prefilter="bearer",
+    prefilter_view="lower",
+    window=(0, 4096),
+)
+
+BASIC = PatternRule(
+    id="basic-auth",
+    category="auth",
+    pattern=r"(?<![\w-])(?i:basic)\s+(?P<secret>[A-Za-z0-9+/]{6,}={0,2})(?![\w+/=])",
+    validator=validators.basic_credentials,
+    description="`Basic <base64(user:password)>` credentials in free text",
+    prefilter="basic",
+    prefilter_view="lower",
+    window=(0, 1024),
+)
+
+CONNECTION_STRING = PatternRule(
+    id="connection-string",
+    category="credential",
+    pattern=(
+        r"(?<![\w+.-])(?i:" + _DB_SCHEMES + r")://"
+        r"(?:[^:/?#@\s\"'<>]*:(?P<secret>[^@/?#\s\"'<>]+)|(?P<secret2>[^:/?#@\s\"'<>]{16,}))@"
+    ),
+    description="passwords in database and broker URLs (postgres://user:PASSWORD@host, redis://:PASSWORD@)",
+    prefilter="@",
+    back=_USERINFO_BACK,
+)
+
+URL_USERINFO = PatternRule(
+    id="url-userinfo",
+    category="credential",
+    pattern=(
+        r"(?<![\w+.-])[A-Za-z][A-Za-z0-9+.-]{1,20}://"
+        r"(?:[^:/?#@\s\"'<>]*:(?P<secret>[^@/?#\s\"'<>]+)|(?P<secret2>[^:/?#@\s\"'<>]{20,}))@"
+    ),
+    description="credentials in URL userinfo (https://user:PASSWORD@host, https://TOKEN@host)",
+    prefilter="@",
+    back=_USERINFO_BACK,
+)
+
+EMAIL = PatternRule(
+    id="email",
+    category="pii",
+    pattern=(
+        r"(?<![\w.+%-])[A-Za-z0-9][A-Za-z0-9._%+-]{0,63}@"
+        r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,24}(?!\w)"
+    ),
+    pii=True,
+    description="e-mail addresses; kept with send_default_pii",
+    prefilter="@",
+    back=r"[A-Za-z0-9._%+-]{1,64}",
+)
+
+CREDIT_CARD = PatternRule(
+    id="credit-card",
+    category="financial",
+    pattern=(
+        r"(?<![\w.-])[2-6]"
+        r"(?:\d{11,18}|\d{3}(?:[ -]\d{4}){2}(?:[ -]\d{1,4}){1,2}|\d{3}[ -]\d{6}[ -]\d{4,5})"
+        r"(?![\w-]|\.\d)"
+    ),
+    validator=validators.card_number,
+    description="payment card numbers (Visa, Mastercard, Amex, Discover, JCB, ...), Luhn-checked",
+    prefilter=r"0000(?:0{9}|-0000-0000|-000000-0000)",
+    prefilter_view="shape",
+    window=(4, 24),
+)
+
+IBAN = PatternRule(
+    id="iban",
+    category="financial",
+    pattern=r"(?<![\w-])[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?(?![\w-])",
+    validator=validators.iban,
+    description="IBANs (plain or grouped by 4), mod-97 checked against the country length",
+    prefilter="AA00",
+    prefilter_view="shape",
+    window=(0, 40),
+)
+
+US_SSN = PatternRule(
+    id="us-ssn",
+    category="pii",
+    pattern=r"(?<![\w.-])\d{3}[- ]\d{2}[- ]\d{4}(?![\w-]|\.\d)",
+    validator=validators.us_ssn,
+    description="US social security numbers (123-45-6789), area/group/serial rules applied",
+    prefilter="000-00-0000",
+    prefilter_view="shape",
+    window=(0, 0),
+)
+
+IPV4 = PatternRule(
+    id="ip-address",
+    category="pii",
+    pattern=(
+        r"(?<![\w.:])(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)"
+        r"(?![\w]|\.\d)"
+    ),
+    validator=validators.ipv4,
+    pii=True,
+    description="IPv4 addresses (loopback/unspecified kept); kept with send_default_pii",
+    prefilter=r"0\.0{1,3}\.0{1,3}\.0",
+    prefilter_view="shape",
+    window=(3, 4),
+)
+
+IPV6 = PatternRule(
+    id="ipv6-address",
+    category="pii",
+    pattern=(
+        r"(?<![\w:.])(?:[0-9A-Fa-f]{1,4}:){1,7}(?::|(?::[0-9A-Fa-f]{1,4}){1,7}|[0-9A-Fa-f]{1,4})"
+        r"(?:%[0-9A-Za-z]+)?(?!\w)"
+    ),
+    validator=validators.ipv6,
+    pii=True,
+    description="IPv6 addresses, validated (loopback/unspecified kept); kept with send_default_pii",
+    prefilter=r":(?::|[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{1,4}:)",
+    window=(40, 45),
+)
+
+# Order matters: earlier rules win when two match at the same place.
+DEFAULT_PATTERN_RULES: tuple[PatternRule, ...] = (
+    PEM_PRIVATE_KEY,
+    JWT,
+    CONNECTION_STRING,
+    URL_USERINFO,
+    BEARER,
+    BASIC,
+    EMAIL,
+    CREDIT_CARD,
+    IBAN,
+    US_SSN,
+    IPV4,
+    IPV6,
+)

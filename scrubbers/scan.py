@@ -1,0 +1,421 @@
+"""Find secrets in text fast: prefilters over cheap views, then the real patterns in small windows.
+
+Python's ``re`` scans fast only for a pattern that starts with a literal; a pattern that starts
+with a character class or a lookbehind costs about 6 ns per character. So each rule (or group
+of rules sharing a prefilter) first runs a literal-led *prefilter* over a view of the text
+(the text itself, lower-cased, its character "shape" or its token runs), and only the windows
+around prefilter hits are searched with the rule's own pattern. ``name = value`` assignments
+are found on the reversed text, where the operator comes first and the field name follows it.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Dict, Iterable, List, Optional, Tuple
+
+from scrubbers.actions import is_placeholder
+from scrubbers.keys import KeyClassifier, key_tokens
+from scrubbers.rules import KeyRule, PatternRule, Rule
+
+__all__ = ["Hit", "Scanner"]
+
+# (start, end, priority, rule): the span to replace and the rule that caught it.
+Hit = Tuple[int, int, int, Rule]
+
+_GROUP_NAME_RE = re.compile(r"\(\?P<([A-Za-z_][A-Za-z0-9_]*)>")
+_GROUP_REF_RE = re.compile(r"\(\?P=([A-Za-z_][A-Za-z0-9_]*)\)")
+_LEAD_FLAGS_RE = re.compile(r"^\(\?([aiLmsux]+)\)")
+_SECRET_GROUPS = ("secret", *(f"secret{i}" for i in range(2, 10)))
+_FLAG_LETTERS = ((re.I, "i"), (re.M, "m"), (re.S, "s"), (re.X, "x"), (re.A, "a"))
+_FLAG_BY_LETTER = {"a": re.A, "i": re.I, "L": re.L, "m": re.M, "s": re.S, "u": re.U, "x": re.X}
+_KEY_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-")
+_NOT_SECRET_VALUES = frozenset(("none", "null", "nil", "true", "false", "undefined", "redacted", "filtered"))
+# SQL / format placeholders are not values: "password_hash = %s", "token = ?", "pw = :pw"
+_BIND_PARAM_RE = re.compile(r"%(?:\([A-Za-z_]\w*\))?[sdr]|\?|\$\d+|:[A-Za-z_]\w*|\{[A-Za-z_]?\w*\}")
+_GENERIC_LAST_TOKENS = frozenset(("id", "key", "code", "hash", "phrase", "for", "addr", "address", "url", "ip"))
+
+
+def _table(mapping: Dict[str, str]) -> bytes:
+    table = bytearray(range(256))
+    for chars, to in mapping.items():
+        for ch in chars:
+            table[ord(ch)] = ord(to)
+    return bytes(table)
+
+
+_DIGITS = "0123456789"
+_UPPER = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+_LOWER = "abcdefghijklmnopqrstuvwxyz"
+_SHAPE = _table({_DIGITS: "0", _UPPER: "A", _LOWER: "a", " -": "-"})
+_TOKEN = _table({_DIGITS + _UPPER + _LOWER + "_.-": "a"})
+
+
+def _translate(text: str, table: bytes) -> str:
+    # latin-1 with "replace" keeps one byte per character, so offsets line up with ``text``.
+    return text.encode("latin-1", "replace").translate(table).decode("latin-1")
+
+
+def _scoped(rule: PatternRule) -> str:
+    pattern, flags = rule.pattern, rule.flags
+    lead = _LEAD_FLAGS_RE.match(pattern)
+    if lead:
+        pattern = pattern[lead.end() :]
+        for ch in lead.group(1):
+            flags |= _FLAG_BY_LETTER[ch]
+    letters = "".join(letter for flag, letter in _FLAG_LETTERS if flags & flag)
+    return f"(?{letters}:{pattern})" if letters else f"(?:{pattern})"
+
+
+class _Alt:
+    __slots__ = ("group", "index", "prio", "rule", "secret_groups")
+
+    def __init__(self, group: str, index: int, rule: PatternRule, prio: int, secret_groups: tuple[str, ...]) -> None:
+        self.group = group
+        self.index = index
+        self.rule = rule
+        self.prio = prio
+        self.secret_groups = secret_groups
+
+
+class _Combined:
+    """Several pattern rules as one alternation; a rejected match retries the later alternatives."""
+
+    def __init__(self, rules: list[tuple[PatternRule, int]], tag: str) -> None:
+        self.alts: dict[str, _Alt] = {}
+        self.pieces: list[str] = []
+        for i, (rule, prio) in enumerate(rules):
+            group = f"{tag}{i}"
+            body = _scoped(rule)
+            names = _GROUP_NAME_RE.findall(body)
+            body = _GROUP_NAME_RE.sub(lambda m, g=group: f"(?P<{g}_{m.group(1)}>", body)  # type: ignore[misc]
+            body = _GROUP_REF_RE.sub(lambda m, g=group: f"(?P={g}_{m.group(1)})", body)  # type: ignore[misc]
+            secret_groups = tuple(f"{group}_{n}" for n in _SECRET_GROUPS if n in names)
+            self.alts[group] = _Alt(group, i, rule, prio, secret_groups)
+            self.pieces.append(f"(?P<{group}>{body})")
+        self.rx = re.compile("|".join(self.pieces))
+        self._tails: dict[int, Optional[re.Pattern[str]]] = {}
+
+    def _tail(self, index: int) -> Optional[re.Pattern[str]]:
+        try:
+            return self._tails[index]
+        except KeyError:
+            rest = self.pieces[index + 1 :]
+            rx = re.compile("|".join(rest)) if rest else None
+            self._tails[index] = rx
+            return rx
+
+    def _resolve(self, m: re.Match[str], text: str, end: int) -> Optional[Hit]:
+        for _ in range(len(self.pieces)):
+            group = m.lastgroup
+            alt = self.alts.get(group) if group is not None else None
+            if alt is None or group is None:
+                return None
+            ok = True
+            validator = alt.rule.validator
+            if validator is not None:
+                try:
+                    ok = bool(validator(m.group(group)))
+                except Exception:
+                    ok = True  # a broken validator must not let a candidate secret through
+            if ok:
+                s, e = m.start(group), m.end(group)
+                for g in alt.secret_groups:
+                    if m.start(g) >= 0:
+                        s, e = m.start(g), m.end(g)
+                        break
+                if is_placeholder(text[s:e]):
+                    return None  # our own replacement: scrubbing twice changes nothing
+                return (s, e, alt.prio, alt.rule)
+            tail = self._tail(alt.index)
+            if tail is None:
+                return None
+            m2 = tail.match(text, m.start(), end)
+            if m2 is None:
+                return None
+            m = m2
+        return None
+
+    def hits(self, text: str, pos: int, end: int, out: list[Hit]) -> None:
+        search = self.rx.search
+        n = len(text)
+        while pos < end:
+            m = search(text, pos, end)
+            if m is None:
+                return
+            if m.end() == end and end < n:  # the window cut the match short: look again unbounded
+                m2 = self.rx.match(text, m.start())
+                if m2 is None:
+                    pos = m.start() + 1
+                    continue
+                m = m2
+            hit = self._resolve(m, text, n)
+            if hit is None:
+                pos = m.start() + 1
+                continue
+            out.append(hit)
+            pos = max(hit[1], m.start() + 1)
+
+
+class _Group:
+    """Rules sharing one prefilter over one view."""
+
+    def __init__(self, view: str, prefilter: str, rules: list[tuple[PatternRule, int]], tag: str) -> None:
+        self.view = view
+        self.prefilter = re.compile(prefilter)
+        self.prefilter_ci = re.compile(prefilter, re.I) if view == "lower" else None
+        self.before = max(r.window[0] for r, _ in rules)
+        self.after = max(r.window[1] for r, _ in rules)
+        self.anchored = all(r.window == (0, 0) and r.back is None for r, _ in rules)
+        self.backs = [(re.compile(r.back), r, prio) for r, prio in rules if r.back is not None]
+        rest = [(r, prio) for r, prio in rules if r.back is None]
+        self.combined = _Combined(rest, tag) if rest else None
+
+    def run(self, text: str, view: str, pf: re.Pattern[str], out: list[Hit]) -> None:
+        n = len(text)
+        combined = self.combined
+        if self.anchored and combined is not None:
+            match = combined.rx.match
+            for m in pf.finditer(view):
+                cm = match(text, m.start(), m.end())
+                if cm is not None:
+                    hit = combined._resolve(cm, text, m.end())
+                    if hit is not None:
+                        out.append(hit)
+            return
+        start = end = -1
+        before, after = self.before, self.after
+        for m in pf.finditer(view):
+            for back, rule, prio in self.backs:
+                p = m.start()
+                seg = text[max(0, p - 300) : p][::-1]
+                bm = back.match(seg)
+                if bm is not None:
+                    _match_one(rule, prio, text, p - bm.end(), out)
+            if combined is None:
+                continue
+            s = max(0, m.start() - before)
+            e = min(n, m.end() + after)
+            if s <= end:
+                end = max(end, e)
+                continue
+            if end > start:
+                combined.hits(text, start, end, out)
+            start, end = s, e
+        if combined is not None and end > start:
+            combined.hits(text, start, end, out)
+
+
+def _match_one(rule: PatternRule, prio: int, text: str, pos: int, out: list[Hit]) -> None:
+    m = rule.compiled.match(text, pos)
+    if m is None:
+        return
+    if rule.validator is not None:
+        try:
+            if not rule.validator(m.group()):
+                return
+        except Exception:
+            pass
+    s, e = m.start(), m.end()
+    for g in _SECRET_GROUPS:
+        if g in rule.compiled.groupindex and m.start(g) >= 0:
+            s, e = m.start(g), m.end(g)
+            break
+    if not is_placeholder(text[s:e]):
+        out.append((s, e, prio, rule))
+
+
+def _reversed_anchor(name: str) -> Optional[str]:
+    toks = key_tokens(name)
+    if not toks:
+        return None
+    take = 2 if toks[-1] in _GENERIC_LAST_TOKENS and len(toks) > 1 else 1
+    # "\x01" stands for an optional separator between tokens
+    return "\x01".join(t[::-1] for t in reversed(toks[-take:]))
+
+
+def _prefix_regex(words: Iterable[str]) -> str:
+    """A regex that matches where any of ``words`` starts (a trie, so candidates fail fast)."""
+    trie: dict[str, Any] = {}
+    for word in words:
+        node = trie
+        for ch in word:
+            node = node.setdefault(ch, {})
+        node[""] = {}
+
+    def build(node: dict[str, Any]) -> str:
+        if "" in node:
+            return ""  # a whole word matched: enough for a candidate
+        alts = []
+        for ch in sorted(node):
+            piece = "[-_. ]?" if ch == "\x01" else re.escape(ch)
+            alts.append(piece + build(node[ch]))
+        return alts[0] if len(alts) == 1 else "(?:" + "|".join(alts) + ")"
+
+    return build(trie) if trie else "(?!)"
+
+
+_VALUE_RE = re.compile(
+    r">?[ \t]{0,3}(?:(?P<o>\\{0,3}[\"'])(?P<q>[^\n\x00]{1,400}?)(?P=o)"
+    r"|(?P<u>(?:(?i:bearer|basic|token|digest|negotiate|ntlm|apikey|sso-key)[ \t]+)?"
+    r"[^\s\"'&,;)}\]<>\\\x00]{1,400}))"
+)
+
+
+class _Assignments:
+    """``name = value`` / ``name: value`` / ``"name": "value"`` in free text."""
+
+    def __init__(
+        self,
+        key_rules: list[KeyRule],
+        named: list[tuple[PatternRule, int]],
+        classifier: KeyClassifier,
+        key_prio: dict[str, int],
+    ) -> None:
+        anchors: set[str] = set()
+        for rule in key_rules:
+            for name in (*rule.names, *rule.exact):
+                a = _reversed_anchor(name)
+                if a:
+                    anchors.add(a)
+        for prule, _ in named:
+            for word in (prule.prefilter or "").split("|"):
+                if word.strip():
+                    anchors.add(word.strip().lower()[::-1])
+        tail = r"[ \t]{0,3}(?:[\"']\\{0,3})?(?P<k>\d*" + _prefix_regex(anchors) + ")"
+        self.eq = re.compile("=" + tail)
+        self.colon = re.compile(":" + tail)
+        self.named = named
+        self.classify = classifier.classify
+        self.key_prio = key_prio
+        self.enabled = bool(anchors)
+
+    def hits(self, text: str, lower: Optional[str], out: list[Hit]) -> None:
+        n = len(text)
+        if not self.enabled or ("=" not in text and ":" not in text):
+            return
+        rev = (lower if lower is not None else text.lower())[::-1]
+        if len(rev) != n:
+            rev = text[::-1].lower()
+            if len(rev) != n:  # exotic case mapping changed the length: fall back to no lowering
+                rev = text[::-1]
+        for rx in (self.eq, self.colon):
+            for m in rx.finditer(rev):
+                self._one(text, n, n - 1 - m.start(), n - m.start("k"), n - m.end(), out)
+
+    def _one(self, text: str, n: int, op: int, key_end: int, word_start: int, out: list[Hit]) -> None:
+        j = word_start
+        while j > 0 and word_start - j < 64 and text[j - 1] in _KEY_CHARS:
+            j -= 1
+        for prule, prio in self.named:
+            nm = prule.compiled.search(text, j, min(n, op + 450))
+            if nm is None or nm.start() > word_start:
+                continue
+            ok = True
+            if prule.validator is not None:
+                try:
+                    ok = bool(prule.validator(nm.group()))
+                except Exception:
+                    ok = True
+            if ok:
+                s, e = nm.start(), nm.end()
+                if "secret" in prule.compiled.groupindex and nm.start("secret") >= 0:
+                    s, e = nm.start("secret"), nm.end("secret")
+                if not is_placeholder(text[s:e]):
+                    out.append((s, e, prio, prule))
+                    return
+        cls = self.classify(text[j:key_end])
+        if not isinstance(cls, KeyRule) or not cls.in_text:
+            return
+        vm = _VALUE_RE.match(text, op + 1)
+        if vm is None:
+            return
+        s = vm.start("q")
+        if s >= 0:
+            e = vm.end("q")
+        else:
+            s, e = vm.start("u"), vm.end("u")
+        value = text[s:e]
+        if (
+            is_placeholder(value)
+            or value.lower() in _NOT_SECRET_VALUES
+            or value[0] in "[{("
+            or _BIND_PARAM_RE.fullmatch(value) is not None
+        ):
+            return
+        out.append((s, e, -1 - self.key_prio.get(cls.id, 0), cls))
+
+
+class Scanner:
+    """All value rules of an engine, compiled for fast scanning."""
+
+    def __init__(
+        self,
+        pattern_rules: list[PatternRule],
+        key_rules: list[KeyRule],
+        classifier: KeyClassifier,
+        order: dict[str, int],
+    ) -> None:
+        groups: dict[tuple[str, str], list[tuple[PatternRule, int]]] = {}
+        plain: list[tuple[PatternRule, int]] = []
+        named: list[tuple[PatternRule, int]] = []
+        for rule in pattern_rules:
+            prio = order[rule.id]
+            if rule.prefilter is None:
+                plain.append((rule, prio))
+            elif rule.prefilter_view == "assignment":
+                named.append((rule, prio))
+            else:
+                groups.setdefault((rule.prefilter_view, rule.prefilter), []).append((rule, prio))
+        self.groups = [_Group(view, pf, rules, f"g{i}_") for i, ((view, pf), rules) in enumerate(groups.items())]
+        self.plain = _Combined(plain, "p") if plain else None
+        text_keys = [r for r in key_rules if r.in_text]
+        self.assignments = _Assignments(text_keys, named, classifier, order)
+        self.needs_lower = any(g.view == "lower" for g in self.groups)
+        self.needs_shape = any(g.view == "shape" for g in self.groups)
+        self.needs_token = any(g.view == "token" for g in self.groups)
+        self.empty = not self.groups and self.plain is None and not self.assignments.enabled
+
+    def scan(self, text: str) -> List[Hit]:
+        """Every hit in ``text``, sorted, overlaps resolved (earliest, then longest, then rule order)."""
+        if self.empty or not text:
+            return []
+        n = len(text)
+        out: list[Hit] = []
+        lower: Optional[str] = None
+        if self.needs_lower:
+            lower = text.lower()
+            if len(lower) != n:
+                lower = None
+        views: dict[str, Optional[str]] = {"text": text, "lower": lower}
+        if self.needs_shape:
+            views["shape"] = _translate(text, _SHAPE)
+        if self.needs_token:
+            views["token"] = _translate(text, _TOKEN)
+        for g in self.groups:
+            view = views.get(g.view)
+            pf = g.prefilter
+            if view is None:  # lower-casing changed the length: search the text case-insensitively
+                view = text
+                pf = g.prefilter_ci or pf
+            g.run(text, view, pf, out)
+        if self.plain is not None:
+            self.plain.hits(text, 0, n, out)
+        self.assignments.hits(text, lower, out)
+        if len(out) > 1:
+            return self._resolve(out)
+        return out
+
+    def _resolve(self, hits: list[Hit]) -> list[Hit]:
+        hits.sort(key=lambda h: (h[0], h[0] - h[1], h[2]))
+        kept: list[Hit] = []
+        last_end = -1
+        for h in hits:
+            if h[0] >= last_end:
+                kept.append(h)
+                last_end = h[1]
+                continue
+            prev = kept[-1]
+            # a field-name hit whose value holds a known credential is reported as that credential
+            if isinstance(prev[3], KeyRule) and isinstance(h[3], PatternRule) and h[1] <= prev[1]:
+                kept[-1] = (prev[0], prev[1], h[2], h[3])
+        return kept

@@ -1,0 +1,362 @@
+"""One walk over an event: key and path rules on the way down, strings collected for one scan.
+
+Hot code: the loops bind attributes to locals and dispatch on ``type(value) is ...`` first.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Optional, Tuple
+
+from scrubbers.actions import FILTERED, REMARK_CODE, is_placeholder, replacement
+from scrubbers.meta import add_remarks
+from scrubbers.paths import PathState
+from scrubbers.rules import Action, KeyRule, Rule
+
+if TYPE_CHECKING:
+    from scrubbers.engine import Engine
+
+__all__ = ["MAX_DEPTH", "Walk", "fail_closed"]
+
+MAX_DEPTH = 64
+_META = "_meta"
+
+Chain = Optional[Tuple[Any, Any]]  # (parent_chain, key): a path built only when needed
+_NOT_SCANNED = (None, ())
+CLEAN_KEY: Any = (None, ())  # cached verdict for the common case: no rule, nothing inside the key
+
+
+def path_of(chain: Chain, key: object = None, with_key: bool = False) -> tuple[Any, ...]:
+    """Materialise a chain (plus ``key``) into a path tuple from the event root."""
+    out: list[Any] = [key] if with_key else []
+    while chain is not None:
+        chain, k = chain
+        out.append(k)
+    out.reverse()
+    return tuple(out)
+
+
+class Walk:
+    """The state of one scrub: collected strings, pending remarks, counts."""
+
+    def __init__(self, engine: Engine, event: dict[Any, Any], counts: dict[str, int]) -> None:
+        self.e = engine
+        self.event = event
+        self.counts = counts
+        self.leaves: list[tuple[Any, Any, Chain]] = []
+        self.texts: list[str] = []
+        self.remarks: list[tuple[tuple[Any, ...], list[list[Any]], Optional[int]]] = []
+        self.funcs = engine._func_rules
+        self.kinfo = engine._kinfo
+        self.allow = engine._allow
+        self.skip_short = engine._skip_short
+        self.clean = engine._clean
+
+    def run(self) -> None:
+        e = self.e
+        event = self.event
+        meta = event.pop(_META, None)
+        try:
+            paths = e._paths
+            self.dict_(event, None, 0, paths.start if paths is not None else None)
+            if self.texts:
+                for i, hits in e._scan_many(self.texts).items():
+                    if hits:
+                        container, key, chain = self.leaves[i]
+                        text = self.texts[i]
+                        new, rem = e.rewrite(text, hits, self.counts)
+                        container[key] = new
+                        self.remarks.append((path_of(chain, key, True), rem, len(text)))
+        finally:
+            if meta is not None:
+                event[_META] = meta
+        for path, rem, length in self.remarks:
+            add_remarks(event, path, rem, length)
+
+    # ------------------------------------------------------------------ whole values
+    def whole(self, rule: Rule, container: Any, key: Any, value: Any, chain: Chain) -> bool:
+        """Apply ``rule`` to a whole value; True when the dict entry must be removed."""
+        if value is None or (type(value) is str and is_placeholder(value)):
+            return False
+        action = rule.action
+        self.counts[rule.id] = self.counts.get(rule.id, 0) + 1
+        length = len(value) if isinstance(value, str) else None
+        path = path_of(chain, key, True)
+        if action is Action.REMOVE:
+            self.remarks.append((path, [[rule.id, "x"]], length))
+            if isinstance(container, dict):
+                return True
+            container[key] = None
+            return False
+        if action is Action.MASK and not isinstance(value, (dict, list, tuple)):
+            container[key] = replacement(Action.MASK, value if isinstance(value, str) else str(value), None)
+        elif action is Action.HASH and self.e._hash_key is not None:
+            text = value if isinstance(value, str) else repr(value)
+            container[key] = replacement(Action.HASH, text, self.e._hash_key)
+        else:
+            container[key] = FILTERED
+            action = Action.FILTER
+        self.remarks.append((path, [[rule.id, REMARK_CODE[action]]], length))
+        return False
+
+    def custom(self, container: Any, key: Any, value: str, chain: Chain) -> bool:
+        """Run function rules on one string; True if one of them replaced it."""
+        path = path_of(chain, key, True)
+        for frule in self.funcs:
+            try:
+                result = frule.func(path, value)
+            except Exception:
+                result = True  # fail closed
+            if result is None or result is False:
+                continue
+            if isinstance(result, str):
+                if result == value:
+                    continue
+                container[key] = result
+                self.counts[frule.id] = self.counts.get(frule.id, 0) + 1
+                self.remarks.append((path, [[frule.id, "s"]], len(value)))
+                return True
+            self.whole(frule, container, key, value, chain)
+            return True
+        return False
+
+    # ------------------------------------------------------------------ keys
+    def key_info(self, key: Any) -> Any:
+        """``(key rule | ALLOW | None, hits inside the key text)``; cached for clean string keys."""
+        if type(key) is str:
+            ks: str = key
+        elif isinstance(key, str):
+            ks = str(key)
+        elif isinstance(key, (bytes, bytearray)):
+            ks = bytes(key).decode("utf-8", "replace")
+        else:
+            return _NOT_SCANNED  # ints, floats, None, tuples: no name to judge
+        e = self.e
+        cls = e._classify(ks)
+        hits: Any = ()
+        if cls is None and ks and not (self.skip_short and len(ks) < 16 and ks.isidentifier()):
+            hits = tuple(e._scan(ks))
+        info = (cls, hits)
+        if type(key) is str and not hits:
+            if len(self.kinfo) > 20_000:
+                self.kinfo.clear()
+            self.kinfo[key] = CLEAN_KEY if cls is None else info
+        return info
+
+    def renamed(self, d: dict[Any, Any], k: Any, hits: Any, chain: Chain) -> str:
+        text = k if isinstance(k, str) else str(k)
+        new, rem = self.e.rewrite(text, list(hits), self.counts)
+        base = new
+        n = 2
+        while new != text and new in d:
+            new = f"{base} ({n})"
+            n += 1
+        self.remarks.append((path_of(chain, new, True), rem, len(text)))
+        return new
+
+    # ------------------------------------------------------------------ containers
+    def dict_(self, d: dict[Any, Any], chain: Chain, depth: int, st: Optional[PathState]) -> None:
+        if depth > MAX_DEPTH:
+            self.too_deep(d, chain)
+            return
+        kinfo_get = self.kinfo.get
+        clean = self.clean
+        leaves_append = self.leaves.append
+        texts_append = self.texts.append
+        skip_short = self.skip_short
+        funcs = self.funcs
+        removals: Optional[list[Any]] = None
+        renames: Optional[list[tuple[Any, Any, Any, Optional[PathState]]]] = None
+        for k, v in d.items():
+            info = kinfo_get(k) if type(k) is str else None
+            if info is not CLEAN_KEY:
+                if info is None:
+                    info = self.key_info(k)
+                cls = info[0]
+                if cls is not None:
+                    if cls is self.allow:
+                        continue
+                    if self.whole(cls, d, k, v, chain):
+                        if removals is None:
+                            removals = []
+                        removals.append(k)
+                    continue
+            sub = None
+            if st is not None:
+                tr = st.trans.get(k)
+                if tr is None:
+                    tr = st.compute(k)
+                sub, prule = tr
+                if prule is not None:
+                    if self.whole(prule, d, k, v, chain):
+                        if removals is None:
+                            removals = []
+                        removals.append(k)
+                    continue
+            if info is not CLEAN_KEY and info[1]:
+                if renames is None:
+                    renames = []
+                renames.append((k, info[1], v, sub))
+                continue
+            t = type(v)
+            if t is str:
+                if funcs:
+                    if v and not self.custom(d, k, v, chain):
+                        leaves_append((d, k, chain))
+                        texts_append(v)
+                elif v not in clean and not (skip_short and len(v) < 16 and v.isidentifier()):
+                    leaves_append((d, k, chain))
+                    texts_append(v)
+            elif t is dict:
+                self.dict_(v, (chain, k), depth + 1, sub)
+            elif t is list:
+                self.list_(v, (chain, k), depth + 1, sub)
+            elif t is int or t is float or t is bool or v is None:
+                continue
+            else:
+                self.other(d, k, v, chain, depth, sub)
+        if renames is not None:
+            mapping = {}
+            for k, hits, _, _ in renames:
+                mapping[k] = self.renamed(d, k, hits, chain)
+            items = [(mapping.get(k, k), v) for k, v in d.items()]
+            d.clear()
+            d.update(items)
+            for k, _, v, sub in renames:
+                new = mapping[k]
+                cls = self.e._classify(new)  # the scrubbed name can read as sensitive itself
+                if cls is self.allow:
+                    continue
+                if isinstance(cls, KeyRule):
+                    if self.whole(cls, d, new, v, chain):
+                        d.pop(new, None)
+                    continue
+                self.value(d, new, v, chain, depth, sub)
+        if removals is not None:
+            for k in removals:
+                d.pop(k, None)
+
+    def list_(self, lst: list[Any], chain: Chain, depth: int, st: Optional[PathState]) -> None:
+        if depth > MAX_DEPTH:
+            self.too_deep(lst, chain)
+            return
+        leaves_append = self.leaves.append
+        texts_append = self.texts.append
+        skip_short = self.skip_short
+        funcs = self.funcs
+        clean = self.clean
+        for i, v in enumerate(lst):
+            sub = None
+            if st is not None:
+                tr = st.trans.get(i)
+                if tr is None:
+                    tr = st.compute(i)
+                sub, prule = tr
+                if prule is not None:
+                    self.whole(prule, lst, i, v, chain)
+                    continue
+            t = type(v)
+            if t is tuple:
+                v = lst[i] = list(v)
+                t = list
+            if t is str:
+                if funcs:
+                    if v and not self.custom(lst, i, v, chain):
+                        leaves_append((lst, i, chain))
+                        texts_append(v)
+                elif v not in clean and not (skip_short and len(v) < 16 and v.isidentifier()):
+                    leaves_append((lst, i, chain))
+                    texts_append(v)
+            elif t is dict:
+                self.dict_(v, (chain, i), depth + 1, sub)
+            elif t is list:
+                # [name, value] pairs (headers or query strings as lists) are judged by their name
+                if len(v) == 2 and type(v[0]) is str and self.pair(v, (chain, i), depth):
+                    continue
+                self.list_(v, (chain, i), depth + 1, sub)
+            elif t is int or t is float or t is bool or v is None:
+                continue
+            else:
+                self.other(lst, i, v, chain, depth, sub)
+
+    def pair(self, v: list[Any], chain: Chain, depth: int) -> bool:
+        """A ``[name, value]`` pair: judge the value by the name. True when fully handled."""
+        info = self.kinfo.get(v[0])
+        if info is None:
+            info = self.key_info(v[0])
+        elif info is CLEAN_KEY:
+            return False
+        cls, hits = info
+        if hits:  # the name itself held something: scrub it now, then judge the scrubbed name
+            new, rem = self.e.rewrite(v[0], list(hits), self.counts)
+            self.remarks.append((path_of(chain, 0, True), rem, len(v[0])))
+            v[0] = new
+            cls = self.e._classify(new)
+        if cls is self.allow:
+            return True
+        if isinstance(cls, KeyRule):
+            self.whole(cls, v, 1, v[1], chain)
+            return True
+        if hits:
+            self.value(v, 1, v[1], chain, depth + 1, None)
+            return True
+        return False
+
+    def value(self, container: Any, key: Any, v: Any, chain: Chain, depth: int, sub: Optional[PathState]) -> None:
+        """Handle one value (the slow, general path)."""
+        t = type(v)
+        if t is str:
+            if v:
+                if self.funcs and self.custom(container, key, v, chain):
+                    return
+                self.leaves.append((container, key, chain))
+                self.texts.append(v)
+        elif t is dict:
+            self.dict_(v, (chain, key), depth + 1, sub)
+        elif t is list:
+            self.list_(v, (chain, key), depth + 1, sub)
+        elif not (t is int or t is float or t is bool or v is None):
+            self.other(container, key, v, chain, depth, sub)
+
+    def other(self, container: Any, key: Any, v: Any, chain: Chain, depth: int, sub: Optional[PathState]) -> None:
+        """Subclasses of str/dict/list, tuples, sets, bytes; anything else is left alone."""
+        if isinstance(v, str):
+            container[key] = str(v)
+            self.value(container, key, str(v), chain, depth, sub)
+        elif isinstance(v, dict):
+            self.dict_(v, (chain, key), depth + 1, sub)
+        elif isinstance(v, list):
+            self.list_(v, (chain, key), depth + 1, sub)
+        elif isinstance(v, (tuple, set, frozenset)):
+            as_list = list(v)
+            container[key] = as_list
+            self.list_(as_list, (chain, key), depth + 1, sub)
+        elif isinstance(v, (bytes, bytearray, memoryview)):
+            text = bytes(v).decode("utf-8", "replace")
+            if text:
+                # scrubbed bytes come back as str; clean ones stay bytes
+                self.leaves.append((container, key, chain))
+                self.texts.append(text)
+
+    def too_deep(self, node: Any, chain: Chain) -> None:
+        node.clear()
+        self.counts["max-depth"] = self.counts.get("max-depth", 0) + 1
+        self.remarks.append((path_of(chain), [["max-depth", "x"]], None))
+
+
+def fail_closed(event: dict[Any, Any]) -> None:
+    """Last resort after an internal error: filter every string, keep structure and numbers."""
+    keep = {"event_id", "timestamp", "level", "platform", "sdk", "logger", "release", "environment", "_meta"}
+    stack: list[tuple[Any, int]] = [(event, 0)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            node.clear()
+            continue
+        items = list(node.items()) if isinstance(node, dict) else list(enumerate(node))
+        for k, v in items:
+            if depth == 0 and k in keep:
+                continue
+            if isinstance(v, (dict, list)):
+                stack.append((v, depth + 1))
+            elif not isinstance(v, (int, float, bool, type(None))):
+                node[k] = FILTERED
