@@ -89,6 +89,7 @@ def _k(
     exact: Iterable[str] = (),
     *,
     pii: bool = False,
+    action: Action = Action.FILTER,
     description: str,
 ) -> KeyRule:
     return KeyRule(
@@ -96,7 +97,7 @@ def _k(
         names=tuple(names),
         exact=tuple(exact),
         category=category,
-        action=Action.FILTER,
+        action=action,
         pii=pii,
         description=description,
     )
@@ -185,6 +186,8 @@ DEFAULT_KEY_RULES: tuple[KeyRule, ...] = (
         ],
         exact=["ip", "forwarded"],
         pii=True,
+        # Removed, not replaced: servers validate these as IP addresses and would flag "[Filtered]".
+        action=Action.REMOVE,
         description="IP address fields (user.ip_address, REMOTE_ADDR, X-Forwarded-For); kept with send_default_pii",
     ),
 )
