@@ -6,7 +6,7 @@ UV := .tools/bin/uv
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: demo test lint serve bench clean
+.PHONY: demo test lint serve bench clean docs-screenshots
 
 $(UV):
 	$(PYTHON) -m venv .tools
@@ -23,12 +23,17 @@ $(VENV)/.synced: uv.lock pyproject.toml $(UV)
 	.venv-bugsink/bin/pip install -q bugsink==$(BUGSINK_VERSION)
 
 demo: $(VENV)/.synced
-	$(PY) examples/demo.py
+	$(PY) examples/demo.py $(DEMO_ARGS)
+
+docs-screenshots: $(VENV)/.synced
+	.ci/ensure-chromium
+	$(PY) tests/e2e/test_console_browser.py --docs
 
 serve: $(VENV)/.synced
 	$(PY) -m sdk_core serve
 
 test: $(VENV)/.synced .venv-bugsink/bin/gunicorn
+	.ci/ensure-chromium
 	$(PY) -m pytest -q
 	$(MAKE) lint
 

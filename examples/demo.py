@@ -1,17 +1,22 @@
 """The README demo: a local receiver, a small app that fails with secrets in hand, and the result.
 
-Run with ``make demo``. Nothing leaves 127.0.0.1 and no account is needed.
+Run with ``make demo``. Nothing leaves 127.0.0.1 and no account is needed. The last line printed
+is the URL of the receiver's web console; ``--keep-serving`` keeps it up until Ctrl-C.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
+import signal
 import sys
 import tempfile
+import threading
+from typing import Any, Optional
 
 import sdk_core
-from sdk_core.receiver import Receiver, credential_scrub, read_events
+from sdk_core.receiver import DEFAULT_PORT, Receiver, credential_scrub, read_events
 
 PASSWORD = "correct-horse-battery-staple"
 AUTH_HEADER = "Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJkZW1vIn0.c2lnbmF0dXJlLWRlbW8tb25seQ"
@@ -19,6 +24,10 @@ CARD = "4111 1111 1111 1111"
 
 
 class PaymentDeclined(Exception):
+    pass
+
+
+class CartError(Exception):
     pass
 
 
@@ -54,22 +63,97 @@ def handle_request() -> None:
             sdk_core.capture_exception()
 
 
-def main() -> int:
+def browse_catalog() -> None:
+    """A warning-level message event, before the failure."""
+    with sdk_core.isolation_scope() as scope:
+        scope.set_transaction_name("/catalog")
+        sdk_core.set_tag("feature", "search")
+        sdk_core.add_breadcrumb(category="query", message="SELECT id, name FROM products WHERE name LIKE ?")
+        sdk_core.capture_message("search index is 3 days old; results may be stale", level="warning")
+
+
+def apply_coupon(cart: dict[str, Any]) -> int:
+    try:
+        return int(cart["coupon"]["percent"])
+    except KeyError as exc:
+        raise CartError(f"cart {cart['id']} has no coupon") from exc
+
+
+def view_cart() -> None:
+    """An exception chain (CartError from KeyError)."""
+    with sdk_core.isolation_scope() as scope:
+        scope.set_transaction_name("/cart")
+        sdk_core.set_user({"id": "user-1842"})
+        cart = {"id": 1842, "items": [{"sku": "LAMP-01", "qty": 1}]}
+        try:
+            apply_coupon(cart)
+        except CartError:
+            sdk_core.capture_exception()
+
+
+def _start_receiver(db: str) -> Receiver:
+    """On the port ``python -m sdk_core serve`` uses by default, so the console URL stays valid
+    when the same database is served again; any free port if that one is taken."""
+    for port in (DEFAULT_PORT, 0):
+        receiver = Receiver(db_path=db, port=port, verbose=True, scrub=credential_scrub(), console=True)
+        try:
+            return receiver.start()
+        except OSError:
+            receiver.stop()
+    raise OSError("no free port on 127.0.0.1")  # pragma: no cover - port 0 always binds
+
+
+def _wait_for_ctrl_c() -> None:
+    stop = threading.Event()
+    previous = signal.signal(signal.SIGTERM, lambda signum, frame: stop.set())
+    try:
+        while not stop.wait(0.5):
+            pass
+    except KeyboardInterrupt:
+        pass
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def main(argv: Optional[list[str]] = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--keep-serving", action="store_true", help="keep the receiver and its console up until Ctrl-C")
+    args = parser.parse_args(argv)
     workdir = tempfile.mkdtemp(prefix="coderadar-demo-")
     db = os.path.join(workdir, "events.db")
-    with Receiver(db_path=db, verbose=True, scrub=credential_scrub()) as receiver:
+    receiver = _start_receiver(db)
+    try:
         print(f"Receiver: {receiver.dsn.split('@')[1]} (loopback only; events stored in {db})")
         sdk_core.init(receiver.dsn, release="demo-shop@1.0.0", environment="demo")
+        browse_catalog()
+        view_cart()
         handle_request()
         delivered = sdk_core.flush(5)
         sdk_core.close()
-    if not delivered:
-        print("the event was not delivered", file=sys.stderr)
-        return 1
-    (row,) = read_events(db)
-    event = row["payload"] if "payload" in row else row
-    text = json.dumps(event)
-    print("\nWhat the receiver stored (excerpt):")
+        if not delivered:
+            print("the events were not delivered", file=sys.stderr)
+            return 1
+        status = _report(db)
+        if status:
+            return status
+        if args.keep_serving:
+            print("\nBrowse the events in the receiver's web console (Ctrl-C to stop):")
+            print(f"Console: {receiver.console_url}", flush=True)
+            _wait_for_ctrl_c()
+        else:
+            print("\nThis demo's receiver has stopped. Browse the events in its web console: rerun with")
+            print(f"--keep-serving, or serve them again with: python -m sdk_core serve --db {db}")
+            print(f"Console: {receiver.console_url}")
+        return 0
+    finally:
+        receiver.stop()
+
+
+def _report(db: str) -> int:
+    rows = read_events(db)
+    events = [row["payload"] for row in rows]
+    (event,) = [e for e in events if e.get("transaction") == "/checkout"]
+    print(f"\nThe receiver stored {len(events)} events. The checkout failure (excerpt):")
     exc = event["exception"]["values"][-1]
     print(f"  exception: {exc['type']}: {exc['value']}")
     frame = exc["stacktrace"]["frames"][-2]
@@ -79,6 +163,7 @@ def main() -> int:
     print(f"  breadcrumbs: {[c.get('message') for c in event['breadcrumbs']['values']]}")
     remarks = sum(1 for _ in _remarks(event.get("_meta", {})))
     print(f"  redactions recorded in _meta: {remarks}")
+    text = json.dumps(events)
     leaked = [
         name
         for name, value in (("password", PASSWORD), ("Authorization", AUTH_HEADER), ("card", CARD))

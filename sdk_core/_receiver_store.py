@@ -225,6 +225,91 @@ class ReceiverStore:
             self._check_open()
             return _select_stats(self._conn)
 
+    # -- reads for the web console (sdk_core.console) ------------------------------------------
+
+    def listing(
+        self, *, level: str | None = None, before: int | None = None, after: int | None = None, limit: int = 100
+    ) -> list[dict[str, Any]]:
+        """Newest first: the light columns of up to ``limit`` events (no payload).
+
+        ``level`` filters on the stored level; ``before``/``after`` bound the row id (exclusive).
+        """
+        where: list[str] = []
+        args: list[Any] = []
+        if level is not None:
+            where.append("level = ?")
+            args.append(level)
+        if before is not None:
+            where.append("id < ?")
+            args.append(int(before))
+        if after is not None:
+            where.append("id > ?")
+            args.append(int(after))
+        sql = "SELECT id, event_id, received_at, level, summary, size, server_redactions FROM events"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += " ORDER BY id DESC LIMIT ?"
+        args.append(max(0, int(limit)))
+        with self._lock:
+            self._check_open()
+            rows = self._conn.execute(sql, args).fetchall()
+        return [
+            {
+                "id": r[0],
+                "event_id": r[1],
+                "received_at": r[2],
+                "level": r[3],
+                "summary": r[4],
+                "size": r[5],
+                "server_redactions": _loads_column(r[6]),
+            }
+            for r in rows
+        ]
+
+    def payload_texts(self, ids: Iterable[int]) -> dict[int, str]:
+        """``{row id: stored payload JSON text}`` for the given row ids (missing ids are absent)."""
+        wanted = sorted({int(i) for i in ids})
+        out: dict[int, str] = {}
+        with self._lock:
+            self._check_open()
+            for start in range(0, len(wanted), 500):  # stay under SQLite's bound-parameter limit
+                chunk = wanted[start : start + 500]
+                marks = ",".join("?" * len(chunk))
+                for row_id, text in self._conn.execute(
+                    f"SELECT id, payload FROM events WHERE id IN ({marks})", chunk
+                ).fetchall():
+                    out[int(row_id)] = str(text)
+        return out
+
+    def event_row(self, row_id: int) -> dict[str, Any] | None:
+        """One stored event by row id, decoded like :meth:`events` plus ``payload_text`` (as stored)."""
+        with self._lock:
+            self._check_open()
+            row = self._conn.execute(f"SELECT {_EVENT_COLUMNS} FROM events WHERE id = ?", (int(row_id),)).fetchone()
+        if row is None:
+            return None
+        out = _decode_event_row(row)
+        out["payload_text"] = str(row[9])
+        return out
+
+    def levels(self) -> list[str]:
+        """The distinct stored levels."""
+        with self._lock:
+            self._check_open()
+            return [str(r[0]) for r in self._conn.execute("SELECT DISTINCT level FROM events ORDER BY level")]
+
+    def overview(self) -> dict[str, Any]:
+        """What the console's summary strip shows: event count, newest row id, stats, client reports."""
+        with self._lock:
+            self._check_open()
+            count, last = self._conn.execute("SELECT COUNT(*), COALESCE(MAX(id), 0) FROM events").fetchone()
+            return {
+                "events": int(count),
+                "last_id": int(last),
+                "stats": _select_stats(self._conn),
+                "client_reports": _select_client_reports(self._conn),
+            }
+
 
 # -- read helpers shared by ReceiverStore and the module-level readers --------------------------
 
@@ -246,24 +331,23 @@ def _select_events(conn: sqlite3.Connection, limit: int | None) -> list[dict[str
             f"SELECT * FROM (SELECT {_EVENT_COLUMNS} FROM events ORDER BY id DESC LIMIT ?) ORDER BY id",
             (max(0, int(limit)),),
         )
-    out: list[dict[str, Any]] = []
-    for row in cur.fetchall():
-        out.append(
-            {
-                "id": row[0],
-                "event_id": row[1],
-                "received_at": row[2],
-                "project_id": row[3],
-                "endpoint": row[4],
-                "level": row[5],
-                "summary": row[6],
-                "size": row[7],
-                "envelope_header": _loads_column(row[8]),
-                "payload": _loads_column(row[9]),
-                "server_redactions": _loads_column(row[10]),
-            }
-        )
-    return out
+    return [_decode_event_row(row) for row in cur.fetchall()]
+
+
+def _decode_event_row(row: Any) -> dict[str, Any]:
+    return {
+        "id": row[0],
+        "event_id": row[1],
+        "received_at": row[2],
+        "project_id": row[3],
+        "endpoint": row[4],
+        "level": row[5],
+        "summary": row[6],
+        "size": row[7],
+        "envelope_header": _loads_column(row[8]),
+        "payload": _loads_column(row[9]),
+        "server_redactions": _loads_column(row[10]),
+    }
 
 
 def _select_client_reports(conn: sqlite3.Connection) -> list[dict[str, Any]]:

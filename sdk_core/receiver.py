@@ -13,13 +13,19 @@ answers), so SDK bugs show up here first:
   project id: 403.
 * Malformed envelope: 400. Body over 20 MiB (before or after decompression) or an event over 1 MiB:
   413. More than one event-like item in one envelope: 413 and nothing stored (current Relay).
-* The key is write-only: no HTTP endpoint reads anything back. Reading is local (:func:`read_events`).
+* The key is write-only: no HTTP endpoint reads anything back with it. Reading is local
+  (:func:`read_events`, or the console below).
 * No ``X-Sentry-Rate-Limits`` header, ever.
 
-Seam for a future web console: requests are dispatched by :meth:`Receiver._route` over the route
-table built in :meth:`Receiver._build_routes`. A console adds ``GET`` routes outside ``/api/``; it
-must check :func:`_is_loopback_host` on the ``Host`` header (DNS rebinding: a web page can make a
-browser talk to 127.0.0.1 under a hostname the attacker controls).
+The web console (``Receiver(console=True)``; ``serve`` turns it on, ``--no-console`` off) adds
+``GET``/``HEAD`` routes outside ``/api/`` to the table built in :meth:`Receiver._build_routes`
+(pages and JSON in :mod:`sdk_core.console`). Every console request passes
+:meth:`Receiver._console_guard` first: a ``Host`` that is not a loopback name gets 421 (DNS
+rebinding: a web page can make a browser talk to 127.0.0.1 under a hostname the attacker
+controls), a request carrying the DSN key gets 403 (the key reads nothing, here either), a
+cross-site subresource request gets 403; answers carry a strict Content-Security-Policy,
+``nosniff`` and friends, and never contain the key. The console needs no key: it is a local tool
+on a loopback-only port, like the SQLite file it reads.
 """
 
 from __future__ import annotations
@@ -59,6 +65,7 @@ from sdk_core._receiver_store import (
     read_events,
     read_stats,
 )
+from sdk_core.console import CONTENT_SECURITY_POLICY, Console, ConsoleResponse
 
 try:  # optional, as on real servers: accept "br" only when we can decode it
     import brotli as _brotli_module  # type: ignore[import-not-found,import-untyped,unused-ignore]
@@ -101,6 +108,14 @@ _API_STORE = re.compile(r"/api/(?P<project_id>[0-9]{1,18})/store/?")
 _KEY_SHAPE = re.compile(r"[A-Za-z0-9_.~-]{1,128}")
 _CHUNK_SIZE_LINE = re.compile(rb"[0-9A-Fa-f]{1,16}")
 # C0/C1 controls plus bidi overrides: a summary line must not drive the terminal or reorder text.
+_CONSOLE_HEADERS = (
+    ("Content-Security-Policy", CONTENT_SECURITY_POLICY),
+    ("X-Content-Type-Options", "nosniff"),
+    ("X-Frame-Options", "DENY"),
+    ("Referrer-Policy", "no-referrer"),
+    ("Cross-Origin-Resource-Policy", "same-origin"),
+    ("Cross-Origin-Opener-Policy", "same-origin"),
+)
 _UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 
 
@@ -124,6 +139,8 @@ class _Response:
     body: dict[str, Any] = field(default_factory=dict)
     headers: list[tuple[str, str]] = field(default_factory=list)
     close: bool = False
+    raw: bytes | None = None  # sent as is (with content_type) instead of ``body`` as JSON
+    content_type: str = "application/json"
 
 
 @dataclass
@@ -144,6 +161,7 @@ class _Route:
     methods: frozenset[str]
     pattern: re.Pattern[str]
     handler: _RouteHandler
+    counted: bool = True  # console reads stay out of the ingest counters (requests, status_*)
 
 
 @dataclass
@@ -497,7 +515,7 @@ def _now() -> str:
 
 
 def _is_loopback_host(host: str | None) -> bool:
-    """For a future console: only answer requests addressed to a loopback name (DNS rebinding)."""
+    """The console answers only requests addressed to a loopback name (DNS rebinding defence)."""
     if not host:
         return False
     name = host.rsplit(":", 1)[0] if not host.endswith("]") else host
@@ -555,6 +573,7 @@ class Receiver:
         scrub: ScrubHook | None = None,
         verbose: bool = False,
         stream: TextIO | None = None,
+        console: bool = False,
     ) -> None:
         if isinstance(project_id, bool) or not isinstance(project_id, int) or project_id <= 0:
             raise ValueError(f"project_id must be a positive integer, got {project_id!r}")
@@ -574,6 +593,7 @@ class Receiver:
         except BaseException:
             self._store.close()
             raise
+        self._console = Console(self._store) if console else None
         self._lock = threading.Lock()
         self._print_lock = threading.Lock()
         self._server: _Server | None = None
@@ -636,6 +656,11 @@ class Receiver:
     def dsn(self) -> str:
         return f"http://{self._public_key}@127.0.0.1:{self.port}/{self.project_id}"
 
+    @property
+    def console_url(self) -> str | None:
+        """``http://127.0.0.1:<port>/`` when the console is on, else ``None``."""
+        return f"http://127.0.0.1:{self.port}/" if self._console is not None else None
+
     def events(self, limit: int | None = None) -> list[dict[str, Any]]:
         """Stored events, oldest first (the last ``limit`` ones when given); see :func:`read_events`."""
         return self._store.events(limit)
@@ -652,10 +677,30 @@ class Receiver:
 
     def _build_routes(self) -> list[_Route]:
         post = frozenset({"POST"})
-        return [
+        routes = [
             _Route(post, _API_ENVELOPE, self._handle_envelope),
             _Route(post, _API_STORE, self._handle_store),
         ]
+        console = self._console
+        if console is not None:
+            read = frozenset({"GET", "HEAD"})
+
+            def row_id(req: _Request) -> int:
+                return int(req.params["row_id"])
+
+            pages: list[tuple[str, Callable[[_Request], ConsoleResponse]]] = [
+                (r"/", lambda req: console.list_page(req.query)),
+                (r"/poll", lambda req: console.poll(req.query)),
+                (r"/event/(?P<row_id>[0-9]{1,18})", lambda req: console.event_page(row_id(req))),
+                (r"/event/(?P<row_id>[0-9]{1,18})\.json", lambda req: console.event_json(row_id(req), download=False)),
+                (
+                    r"/event/(?P<row_id>[0-9]{1,18})/download",
+                    lambda req: console.event_json(row_id(req), download=True),
+                ),
+                (r"/static/(?P<name>[a-z0-9][a-z0-9.-]{0,63})", lambda req: console.asset(req.params["name"])),
+            ]
+            routes += [_Route(read, re.compile(p), self._console_guard(h), counted=False) for p, h in pages]
+        return routes
 
     def _route(self, method: str, path: str) -> tuple[_RouteHandler, dict[str, str]] | _Response:
         """The handler for a request, or the refusal (404, or 405 on the write-only API paths)."""
@@ -678,10 +723,14 @@ class Receiver:
             split = urlsplit(target)
             path, query = split.path, split.query
         routed = self._route(method, path.partition("#")[0])
+        counted = True
         if isinstance(routed, _Response):
             response = routed
+            # with a browser around, stray GETs (/favicon.ico, /robots.txt) are not ingest refusals
+            counted = self._console is None or path.startswith("/api/")
         else:
             handler, params = routed
+            counted = next((r.counted for r in self._routes if r.handler == handler), True)
             req = _Request(method, path, parse_qs(query.partition("#")[0]), headers, params, body)
             try:
                 response = handler(req)
@@ -703,11 +752,58 @@ class Receiver:
         if response.status >= 400:
             detail = _clean(str(response.body.get("detail", "")), 160)
             self._note(f"[rejected] {response.status} {method} {_clean(path, 80)}: {detail}")
-        try:
-            self._store.bump({"requests": 1, "bytes_received": body.received, f"status_{response.status}": 1})
-        except Exception:
-            pass  # stats must never turn an answer into an error (store closing, disk full)
+        if counted:
+            try:
+                self._store.bump({"requests": 1, "bytes_received": body.received, f"status_{response.status}": 1})
+            except Exception:
+                pass  # stats must never turn an answer into an error (store closing, disk full)
         return response
+
+    # -- the console ---------------------------------------------------------------------------
+
+    def _console_guard(self, page: Callable[[_Request], ConsoleResponse]) -> _RouteHandler:
+        """Wrap a console handler: refuse what must not read, add the security headers."""
+
+        def handler(req: _Request) -> _Response:
+            hosts = req.headers.get_all("Host") or []
+            site = str(req.headers.get("Sec-Fetch-Site", "")).strip().lower()
+            mode = str(req.headers.get("Sec-Fetch-Mode", "")).strip().lower()
+            if len(hosts) != 1 or not _is_loopback_host(str(hosts[0]).strip()):
+                result = ConsoleResponse(
+                    421,
+                    b"421 Misdirected Request: the console answers only to Host 127.0.0.1, localhost or [::1]\n",
+                    "text/plain; charset=utf-8",
+                )
+            elif self._carries_key(req):
+                result = ConsoleResponse(
+                    403,
+                    b"403 Forbidden: the DSN key is write-only and reads nothing; the console takes no key\n",
+                    "text/plain; charset=utf-8",
+                )
+            elif site in ("cross-site", "same-site") and mode != "navigate":
+                result = ConsoleResponse(403, b"403 Forbidden: cross-site request\n", "text/plain; charset=utf-8")
+            else:
+                result = page(req)
+            body = result.body
+            key = self._public_key.encode()
+            if len(key) >= 8 and key in body:  # the console never hands out the key, whatever the data holds
+                body = body.replace(key, b"[DSN key]")
+            headers = [*_CONSOLE_HEADERS, *result.headers]
+            if not any(name.lower() == "cache-control" for name, _ in result.headers):
+                headers.append(("Cache-Control", "no-store"))
+            return _Response(result.status, headers=headers, raw=body, content_type=result.content_type)
+
+        return handler
+
+    def _carries_key(self, req: _Request) -> bool:
+        """Any attempt at Sentry auth, or the key itself anywhere in the query or the headers."""
+        if _request_key(req) is not None or req.headers.get("X-Sentry-Auth") is not None:
+            return True
+        key = self._public_key
+        if len(key) < 8:
+            return False
+        values = [v for vs in req.query.values() for v in vs] + [str(v) for v in req.headers.values()]
+        return any(key in v for v in values)
 
     def _note(self, line: str, *, force: bool = False) -> None:
         """Diagnostics go to stderr: ids, statuses and paths only, never payloads or the key."""
@@ -970,9 +1066,9 @@ class _RequestHandler(BaseHTTPRequestHandler):
         except (_ClientGone, OSError):
             self.close_connection = True
             return
-        payload = orjson.dumps(response.body)
+        payload = orjson.dumps(response.body) if response.raw is None else response.raw
         self.send_response(response.status)
-        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Type", response.content_type)
         self.send_header("Content-Length", str(len(payload)))
         for name, value in response.headers:
             self.send_header(name, value)
@@ -1040,17 +1136,19 @@ def credential_scrub() -> ScrubHook:
     the client did (scrubbing off, another SDK), so no provider key lands in the store."""
     import scrubbers
 
-    return scrubbers.compile_rules(scrubbers.CREDENTIALS).scrub_in_place  # type: ignore[no-any-return]
+    return scrubbers.compile_rules(scrubbers.CREDENTIALS).scrub_in_place
 
 
 def serve_main(argv: list[str] | None = None, *, stop_event: threading.Event | None = None) -> int:
-    """``serve``: print ``DSN: <dsn>`` first, then one line per event, until SIGINT/SIGTERM; returns 0.
+    """``serve``: print ``DSN: <dsn>`` first, ``Console: <url>`` second, then one line per event,
+    until SIGINT/SIGTERM; returns 0.
 
     ``stop_event`` lets a caller that is not the main thread (no signal handlers there) stop it.
     """
     parser = argparse.ArgumentParser(
         prog="python -m sdk_core serve",
-        description="Local development receiver: prints a DSN, stores received events in SQLite.",
+        description="Local development receiver: prints a DSN, stores received events in SQLite, "
+        "and serves a web console for them on the same loopback port.",
     )
     parser.add_argument(
         "--port", type=_port_arg, default=None,
@@ -1060,6 +1158,7 @@ def serve_main(argv: list[str] | None = None, *, stop_event: threading.Event | N
     parser.add_argument("--quiet", action="store_true", help="do not print a line per event")
     parser.add_argument("--project-id", type=_positive_int, default=1, help="project id in the DSN (default 1)")
     parser.add_argument("--key", default=None, help="public key to use (default: the stored one, or a new one)")
+    parser.add_argument("--no-console", action="store_true", help="ingest only: no web console at /")
     args = _parse(parser, argv)
     if isinstance(args, int):
         return args
@@ -1087,6 +1186,7 @@ def _serve(args: argparse.Namespace, stop: threading.Event) -> int:
             scrub=credential_scrub(),
             verbose=not args.quiet,
             stream=sys.stdout,
+            console=not args.no_console,
         )
     except (OSError, ValueError, sqlite3.Error) as exc:
         _write_line(err, f"error: cannot open {args.db}: {exc}")
@@ -1103,6 +1203,8 @@ def _serve(args: argparse.Namespace, stop: threading.Event) -> int:
             _write_line(err, f"port {DEFAULT_PORT} is taken; using {receiver.port}")
         try:
             _write_line(sys.stdout, f"DSN: {receiver.dsn}")
+            if receiver.console_url is not None:
+                _write_line(sys.stdout, f"Console: {receiver.console_url}")
         except (OSError, ValueError):
             pass
         where = os.path.abspath(args.db)

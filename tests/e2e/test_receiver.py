@@ -849,6 +849,7 @@ class TestServeMain:
             first = reader.next()
             assert first.startswith("DSN: http://") and first.rstrip().endswith("/1")
             dsn = first[len("DSN: ") :].strip()
+            assert reader.next() == f"Console: http://127.0.0.1:{httpx.URL(dsn).port}/\n"
             assert post_to_dsn(dsn, event_envelope()).status_code == 200
             assert reader.next() == f"[event] {EVENT_ID[:8]}\u2026 error ValueError: card [Filtered] (demo.py:12)\n"
             started = time.monotonic()
