@@ -60,9 +60,9 @@ def trace_context(isolation: Scope) -> dict[str, Any]:
     """``contexts.trace`` for an event: the active OTel span, else the scope's own trace."""
     span = _active_span()
     if span is not None:
-        ctx = otel_trace_context(span)
-        if ctx is not None:
-            return ctx
+        from_span = otel_trace_context(span)
+        if from_span is not None:
+            return from_span
     if isolation.trace_id is None:
         isolation.trace_id = new_trace_id()
         isolation.span_id = new_span_id()
