@@ -11,6 +11,7 @@ from scrubbers.rules import Action
 __all__ = ["FILTERED", "REMARK_CODE", "is_placeholder", "mask", "pseudonym", "replacement"]
 
 FILTERED = "[Filtered]"
+_FILTER, _MASK, _HASH, _REMOVE = Action.FILTER, Action.MASK, Action.HASH, Action.REMOVE
 
 # Relay's remark types: s = substituted, m = masked, p = pseudonymised, x = removed.
 REMARK_CODE = {Action.FILTER: "s", Action.MASK: "m", Action.HASH: "p", Action.REMOVE: "x"}
@@ -21,6 +22,8 @@ _MASK_RE = re.compile(r"\*+[^*]{0,4}")
 
 def is_placeholder(value: str) -> bool:
     """True for our own replacements, so scrubbing twice changes nothing."""
+    if value[:1] not in ("[", "*"):  # every placeholder starts with one of these
+        return False
     return value == FILTERED or _HMAC_RE.fullmatch(value) is not None or _MASK_RE.fullmatch(value) is not None
 
 
@@ -39,12 +42,12 @@ def pseudonym(key: bytes, value: str) -> str:
 
 def replacement(action: Action, value: str, hash_key: bytes | None) -> str:
     """The text that replaces ``value`` (a whole string or a matched span) under ``action``."""
-    if action is Action.FILTER:
+    if action is _FILTER:
         return FILTERED
-    if action is Action.MASK:
+    if action is _MASK:
         return mask(value)
-    if action is Action.HASH and hash_key is not None:
+    if action is _HASH and hash_key is not None:
         return pseudonym(hash_key, value)
-    if action is Action.REMOVE:
+    if action is _REMOVE:
         return ""
     return FILTERED

@@ -64,6 +64,7 @@ class Engine:
         self._allow = KeyClassifier.ALLOW
         self._scanner = Scanner(self._pattern_rules, self._key_rules, self._classifier, order)
         self._clean: dict[str, None] = {}
+        self._clean_old: dict[str, None] = {}
         self._kinfo: dict[Any, tuple[Any, Any]] = {}
         # Identifier-like strings under 16 characters cannot hold anything the built-in value
         # rules look for; with custom pattern rules every string is scanned.
@@ -75,15 +76,18 @@ class Engine:
         return self._scanner.scan(text)
 
     def _scan_many(self, texts: list[str]) -> dict[int, list[Hit]]:
-        """Scan many strings as one joined text; returns hits per string index (local offsets)."""
+        """Scan many strings as one joined text; returns hits per string index (local offsets).
+
+        A string that occurs several times in the event (a request repr in every frame's
+        locals) is scanned once; each occurrence gets its own copy of the hits.
+        """
         scanner = self._scanner
         if scanner.empty or not texts:
             return {}
-        clean = self._clean
-        parts = texts  # the walk already skipped strings known to be clean
+        parts = list(dict.fromkeys(texts))  # the walk already skipped strings known to be clean
         blob = _SEP.join(parts)
         hits = scanner.scan(blob)
-        out: dict[int, list[Hit]] = {}
+        found: dict[int, list[Hit]] = {}
         if hits:
             starts: list[int] = []
             off = 0
@@ -96,19 +100,32 @@ class Engine:
                 k = bisect_right(starts, a) - 1
                 base = starts[k]
                 if b <= base + len(parts[k]):
-                    out.setdefault(k, []).append((a - base, b - base, hit[2], hit[3]))
+                    found.setdefault(k, []).append((a - base, b - base, hit[2], hit[3]))
                 else:  # a match across the separator: redo the strings it touched one by one
                     while k < len(parts) and starts[k] < b:
                         rescan.add(k)
                         k += 1
             for k in rescan:
-                out[k] = scanner.scan(parts[k])
+                found[k] = scanner.scan(parts[k])
+        self._remember_clean(parts, found)
+        if not found:
+            return {}
+        if len(parts) == len(texts):
+            return {k: found[k] for k in sorted(found)}
+        by_text = {parts[k]: h for k, h in found.items()}
+        return {i: list(by_text[t]) for i, t in enumerate(texts) if t in by_text}
+
+    def _remember_clean(self, parts: list[str], found: dict[int, list[Hit]]) -> None:
+        """Remember the strings without hits. Two generations: when the young one is full it
+        becomes the old one, and the walk promotes strings it finds there, so strings that recur
+        (source lines, module names) survive while one-off strings age out."""
+        clean = self._clean
         if len(clean) > _CACHE_MAX_ENTRIES:
-            clean.clear()
+            self._clean_old = clean
+            self._clean = clean = {}
         for k, t in enumerate(parts):
-            if k not in out and len(t) <= _CACHE_MAX_LEN:
+            if len(t) <= _CACHE_MAX_LEN and k not in found:
                 clean[t] = None
-        return out
 
     def _apply_hits(
         self, text: str, hits: list[Hit], counts: dict[str, int]

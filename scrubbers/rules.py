@@ -41,6 +41,10 @@ class Action(enum.Enum):
     HASH = "hash"
     REMOVE = "remove"
 
+    # Members are singletons compared by identity, so identity hashing is consistent, and it
+    # runs in C (Enum's own __hash__ is Python code, paid on every REMARK_CODE lookup).
+    __hash__ = object.__hash__
+
     @classmethod
     def coerce(cls, value: object, rule_id: object) -> Action:
         """Accept an ``Action`` or its string value; anything else is a ``ValueError`` naming the rule."""

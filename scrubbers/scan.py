@@ -11,7 +11,12 @@ are found on the reversed text, where the operator comes first and the field nam
 from __future__ import annotations
 
 import re
-from typing import Any, Dict, Iterable, List, Optional, Tuple
+from typing import Any, Dict, FrozenSet, Iterable, List, Optional, Tuple
+
+try:  # the regex parser, to learn which characters a pattern can start with
+    from re import _parser as _sre_parse  # type: ignore[attr-defined]  # Python 3.11+
+except ImportError:  # pragma: no cover - Python < 3.11
+    import sre_parse as _sre_parse
 
 from scrubbers.actions import is_placeholder
 from scrubbers.keys import KeyClassifier, key_tokens
@@ -64,6 +69,66 @@ def _scoped(rule: PatternRule) -> str:
             flags |= _FLAG_BY_LETTER[ch]
     letters = "".join(letter for flag, letter in _FLAG_LETTERS if flags & flag)
     return f"(?{letters}:{pattern})" if letters else f"(?:{pattern})"
+
+
+_ZERO_WIDTH = frozenset(("ASSERT", "ASSERT_NOT", "AT"))
+
+
+def _op_name(op: object) -> str:
+    return str(getattr(op, "name", op))
+
+
+def _seq_first(items: Any) -> Optional[FrozenSet[str]]:
+    """Characters a parsed sequence can start with; None when unknown (or it can match empty)."""
+    for op, av in items:
+        name = _op_name(op)
+        if name in _ZERO_WIDTH:
+            continue
+        return _item_first(name, av)
+    return None
+
+
+def _item_first(name: str, av: Any) -> Optional[FrozenSet[str]]:
+    if name == "LITERAL":
+        return frozenset((chr(av),))
+    if name == "IN":
+        chars: set[str] = set()
+        for op, a in av:
+            n = _op_name(op)
+            if n == "LITERAL":
+                chars.add(chr(a))
+            elif n == "RANGE" and a[1] - a[0] <= 256:
+                chars.update(chr(c) for c in range(a[0], a[1] + 1))
+            else:  # negated sets, categories (\w, \d): anything
+                return None
+        return frozenset(chars)
+    if name == "BRANCH":
+        out: set[str] = set()
+        for branch in av[1]:
+            first = _seq_first(branch)
+            if first is None:
+                return None
+            out |= first
+        return frozenset(out)
+    if name == "SUBPATTERN":
+        add_flags, body = av[1], av[3]
+        if add_flags & re.IGNORECASE:
+            return None
+        return _seq_first(body)
+    if name in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT"):
+        return _seq_first(av[2]) if av[0] >= 1 else None
+    return None
+
+
+def first_chars(rule: PatternRule) -> Optional[FrozenSet[str]]:
+    """A superset of the characters a match of ``rule`` can start with, or None for any."""
+    try:
+        parsed = _sre_parse.parse(rule.pattern, rule.flags)
+        if parsed.state.flags & re.IGNORECASE:
+            return None
+        return _seq_first(parsed)
+    except Exception:  # an unexpected parser shape: assume anything
+        return None
 
 
 class _Alt:
@@ -169,25 +234,51 @@ class _Group:
         self.backs = [(re.compile(r.back), r, prio) for r, prio in rules if r.back is not None]
         rest = [(r, prio) for r, prio in rules if r.back is None]
         self.combined = _Combined(rest, tag) if rest else None
+        # Anchored groups try their rules exactly where a prefilter hit starts, so only the rules
+        # that can start with that character need trying: one smaller alternation per character.
+        self._rest = rest
+        self._tag = tag
+        self._firsts = [first_chars(r) for r, _ in rest]
+        self._by_char: dict[str, Optional[_Combined]] = {}
+        self._by_subset: dict[tuple[int, ...], Optional[_Combined]] = {}
+
+    def _for_char(self, ch: str) -> Optional[_Combined]:
+        subset = tuple(i for i, first in enumerate(self._firsts) if first is None or ch in first)
+        try:
+            combined = self._by_subset[subset]
+        except KeyError:
+            rules = [self._rest[i] for i in subset]
+            combined = _Combined(rules, self._tag) if rules else None
+            self._by_subset[subset] = combined
+        if len(self._by_char) > 1024:
+            self._by_char.clear()
+        self._by_char[ch] = combined
+        return combined
 
     def run(self, text: str, view: str, pf: re.Pattern[str], out: list[Hit]) -> None:
         n = len(text)
         combined = self.combined
         if self.anchored and combined is not None:
-            match = combined.rx.match
+            by_char = self._by_char
             for m in pf.finditer(view):
-                cm = match(text, m.start(), m.end())
-                if cm is not None:
-                    hit = combined._resolve(cm, text, m.end())
-                    if hit is not None:
-                        out.append(hit)
+                s = m.start()
+                ch = text[s]
+                sub = by_char[ch] if ch in by_char else self._for_char(ch)
+                if sub is not None:
+                    cm = sub.rx.match(text, s, m.end())
+                    if cm is not None:
+                        hit = sub._resolve(cm, text, m.end())
+                        if hit is not None:
+                            out.append(hit)
             return
         start = end = -1
         before, after = self.before, self.after
+        backs = self.backs
         for m in pf.finditer(view):
-            for back, rule, prio in self.backs:
+            if backs:
                 p = m.start()
-                seg = text[max(0, p - 300) : p][::-1]
+                seg = text[max(0, p - 300) : p][::-1]  # shared by every rule looking back
+            for back, rule, prio in backs:
                 bm = back.match(seg)
                 if bm is not None:
                     _match_one(rule, prio, text, p - bm.end(), out)

@@ -5,7 +5,7 @@ Hot code: the loops bind attributes to locals and dispatch on ``type(value) is .
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Callable, Optional, Tuple
 
 from scrubbers.actions import FILTERED, REMARK_CODE, is_placeholder, replacement
 from scrubbers.meta import add_remarks
@@ -18,6 +18,8 @@ if TYPE_CHECKING:
 __all__ = ["MAX_DEPTH", "Walk", "fail_closed"]
 
 MAX_DEPTH = 64
+# enum members as module constants: ``Action.X`` goes through the enum metaclass on every access
+_FILTER, _MASK, _HASH, _REMOVE = Action.FILTER, Action.MASK, Action.HASH, Action.REMOVE
 _META = "_meta"
 
 Chain = Optional[Tuple[Any, Any]]  # (parent_chain, key): a path built only when needed
@@ -38,6 +40,9 @@ def path_of(chain: Chain, key: object = None, with_key: bool = False) -> tuple[A
 class Walk:
     """The state of one scrub: collected strings, pending remarks, counts."""
 
+    dict_: Callable[[dict[Any, Any], Chain, int, Optional[PathState]], None]
+    list_: Callable[[list[Any], Chain, int, Optional[PathState]], None]
+
     def __init__(self, engine: Engine, event: dict[Any, Any], counts: dict[str, int]) -> None:
         self.e = engine
         self.event = event
@@ -50,6 +55,8 @@ class Walk:
         self.allow = engine._allow
         self.skip_short = engine._skip_short
         self.clean = engine._clean
+        self.clean_old = engine._clean_old
+        self._build()
 
     def run(self) -> None:
         e = self.e
@@ -81,20 +88,20 @@ class Walk:
         self.counts[rule.id] = self.counts.get(rule.id, 0) + 1
         length = len(value) if isinstance(value, str) else None
         path = path_of(chain, key, True)
-        if action is Action.REMOVE:
+        if action is _REMOVE:
             self.remarks.append((path, [[rule.id, "x"]], length))
             if isinstance(container, dict):
                 return True
             container[key] = None
             return False
-        if action is Action.MASK and not isinstance(value, (dict, list, tuple)):
-            container[key] = replacement(Action.MASK, value if isinstance(value, str) else str(value), None)
-        elif action is Action.HASH and self.e._hash_key is not None:
+        if action is _MASK and not isinstance(value, (dict, list, tuple)):
+            container[key] = replacement(_MASK, value if isinstance(value, str) else str(value), None)
+        elif action is _HASH and self.e._hash_key is not None:
             text = value if isinstance(value, str) else repr(value)
-            container[key] = replacement(Action.HASH, text, self.e._hash_key)
+            container[key] = replacement(_HASH, text, self.e._hash_key)
         else:
             container[key] = FILTERED
-            action = Action.FILTER
+            action = _FILTER
         self.remarks.append((path, [[rule.id, REMARK_CODE[action]]], length))
         return False
 
@@ -154,129 +161,175 @@ class Walk:
         return new
 
     # ------------------------------------------------------------------ containers
-    def dict_(self, d: dict[Any, Any], chain: Chain, depth: int, st: Optional[PathState]) -> None:
-        if depth > MAX_DEPTH:
-            self.too_deep(d, chain)
-            return
+    def _build(self) -> None:
+        """Bind the two hot container walkers as closures over this walk's state.
+
+        Per-container setup is then a few cell loads instead of a dozen attribute loads, and the
+        recursion calls plain functions. Rare cases (sensitive keys, path rules, renames, odd
+        types) call back into the methods below.
+        """
         kinfo_get = self.kinfo.get
         clean = self.clean
+        old = self.clean_old
         leaves_append = self.leaves.append
         texts_append = self.texts.append
         skip_short = self.skip_short
         funcs = self.funcs
-        removals: Optional[list[Any]] = None
-        renames: Optional[list[tuple[Any, Any, Any, Optional[PathState]]]] = None
-        for k, v in d.items():
-            info = kinfo_get(k) if type(k) is str else None
-            if info is not CLEAN_KEY:
-                if info is None:
-                    info = self.key_info(k)
-                cls = info[0]
-                if cls is not None:
-                    if cls is self.allow:
-                        continue
-                    if self.whole(cls, d, k, v, chain):
-                        if removals is None:
-                            removals = []
-                        removals.append(k)
-                    continue
-            sub = None
-            if st is not None:
-                tr = st.trans.get(k)
-                if tr is None:
-                    tr = st.compute(k)
-                sub, prule = tr
-                if prule is not None:
-                    if self.whole(prule, d, k, v, chain):
-                        if removals is None:
-                            removals = []
-                        removals.append(k)
-                    continue
-            if info is not CLEAN_KEY and info[1]:
-                if renames is None:
-                    renames = []
-                renames.append((k, info[1], v, sub))
-                continue
-            t = type(v)
-            if t is str:
-                if funcs:
-                    if v and not self.custom(d, k, v, chain):
-                        leaves_append((d, k, chain))
-                        texts_append(v)
-                elif v not in clean and not (skip_short and len(v) < 16 and v.isidentifier()):
-                    leaves_append((d, k, chain))
-                    texts_append(v)
-            elif t is dict:
-                self.dict_(v, (chain, k), depth + 1, sub)
-            elif t is list:
-                self.list_(v, (chain, k), depth + 1, sub)
-            elif t is int or t is float or t is bool or v is None:
-                continue
-            else:
-                self.other(d, k, v, chain, depth, sub)
-        if renames is not None:
-            mapping = {}
-            for k, hits, _, _ in renames:
-                mapping[k] = self.renamed(d, k, hits, chain)
-            items = [(mapping.get(k, k), v) for k, v in d.items()]
-            d.clear()
-            d.update(items)
-            for k, _, v, sub in renames:
-                new = mapping[k]
-                cls = self.e._classify(new)  # the scrubbed name can read as sensitive itself
-                if cls is self.allow:
-                    continue
-                if isinstance(cls, KeyRule):
-                    if self.whole(cls, d, new, v, chain):
-                        d.pop(new, None)
-                    continue
-                self.value(d, new, v, chain, depth, sub)
-        if removals is not None:
-            for k in removals:
-                d.pop(k, None)
+        allow = self.allow
+        whole = self.whole
+        custom = self.custom
+        other = self.other
 
-    def list_(self, lst: list[Any], chain: Chain, depth: int, st: Optional[PathState]) -> None:
-        if depth > MAX_DEPTH:
-            self.too_deep(lst, chain)
-            return
-        leaves_append = self.leaves.append
-        texts_append = self.texts.append
-        skip_short = self.skip_short
-        funcs = self.funcs
-        clean = self.clean
-        for i, v in enumerate(lst):
-            sub = None
-            if st is not None:
-                tr = st.trans.get(i)
-                if tr is None:
-                    tr = st.compute(i)
-                sub, prule = tr
-                if prule is not None:
-                    self.whole(prule, lst, i, v, chain)
+        def dict_(d: dict[Any, Any], chain: Chain, depth: int, st: Optional[PathState]) -> None:
+            if depth > MAX_DEPTH:
+                self.too_deep(d, chain)
+                return
+            removals: Optional[list[Any]] = None
+            renames: Optional[list[tuple[Any, Any, Any, Optional[PathState]]]] = None
+            for k, v in d.items():
+                # Only str keys are cached, so any other key misses (or, for an object that
+                # compares equal to a cached str, gets that str's verdict).
+                info = kinfo_get(k)
+                if info is CLEAN_KEY and st is None:
+                    # the hot path: a plain key outside any path rule
+                    t = type(v)
+                    if t is str:
+                        if funcs:
+                            if v and not custom(d, k, v, chain):
+                                leaves_append((d, k, chain))
+                                texts_append(v)
+                        elif not (v in clean or (skip_short and len(v) < 16 and v.isidentifier())):
+                            if v in old:
+                                clean[v] = None  # a recurring string: keep it young
+                            else:
+                                leaves_append((d, k, chain))
+                                texts_append(v)
+                    elif t is dict:
+                        dict_(v, (chain, k), depth + 1, None)
+                    elif t is list:
+                        list_(v, (chain, k), depth + 1, None)
+                    elif not (t is int or t is float or t is bool or v is None):
+                        other(d, k, v, chain, depth, None)
                     continue
-            t = type(v)
-            if t is tuple:
-                v = lst[i] = list(v)
-                t = list
-            if t is str:
-                if funcs:
-                    if v and not self.custom(lst, i, v, chain):
-                        leaves_append((lst, i, chain))
-                        texts_append(v)
-                elif v not in clean and not (skip_short and len(v) < 16 and v.isidentifier()):
-                    leaves_append((lst, i, chain))
-                    texts_append(v)
-            elif t is dict:
-                self.dict_(v, (chain, i), depth + 1, sub)
-            elif t is list:
-                # [name, value] pairs (headers or query strings as lists) are judged by their name
-                if len(v) == 2 and type(v[0]) is str and self.pair(v, (chain, i), depth):
+                if info is None or type(k) is not str:
+                    info = self.key_info(k)
+                if info is not CLEAN_KEY:
+                    cls = info[0]
+                    if cls is not None:
+                        if cls is allow:
+                            continue
+                        if whole(cls, d, k, v, chain):
+                            if removals is None:
+                                removals = []
+                            removals.append(k)
+                        continue
+                sub = None
+                if st is not None:
+                    tr = st.trans.get(k)
+                    if tr is None:
+                        tr = st.compute(k)
+                    sub, prule = tr
+                    if prule is not None:
+                        if whole(prule, d, k, v, chain):
+                            if removals is None:
+                                removals = []
+                            removals.append(k)
+                        continue
+                if info is not CLEAN_KEY and info[1]:
+                    if renames is None:
+                        renames = []
+                    renames.append((k, info[1], v, sub))
                     continue
-                self.list_(v, (chain, i), depth + 1, sub)
-            elif t is int or t is float or t is bool or v is None:
+                t = type(v)
+                if t is str:
+                    if funcs:
+                        if v and not custom(d, k, v, chain):
+                            leaves_append((d, k, chain))
+                            texts_append(v)
+                    elif not (v in clean or (skip_short and len(v) < 16 and v.isidentifier())):
+                        if v in old:
+                            clean[v] = None
+                        else:
+                            leaves_append((d, k, chain))
+                            texts_append(v)
+                elif t is dict:
+                    dict_(v, (chain, k), depth + 1, sub)
+                elif t is list:
+                    list_(v, (chain, k), depth + 1, sub)
+                elif not (t is int or t is float or t is bool or v is None):
+                    other(d, k, v, chain, depth, sub)
+            if renames is not None:
+                self.apply_renames(d, renames, chain, depth)
+            if removals is not None:
+                for k in removals:
+                    d.pop(k, None)
+
+        def list_(lst: list[Any], chain: Chain, depth: int, st: Optional[PathState]) -> None:
+            if depth > MAX_DEPTH:
+                self.too_deep(lst, chain)
+                return
+            i = -1
+            for v in lst:
+                i += 1
+                sub = None
+                if st is not None:
+                    tr = st.trans.get(i)
+                    if tr is None:
+                        tr = st.compute(i)
+                    sub, prule = tr
+                    if prule is not None:
+                        whole(prule, lst, i, v, chain)
+                        continue
+                t = type(v)
+                if t is str:
+                    if funcs:
+                        if v and not custom(lst, i, v, chain):
+                            leaves_append((lst, i, chain))
+                            texts_append(v)
+                    elif not (v in clean or (skip_short and len(v) < 16 and v.isidentifier())):
+                        if v in old:
+                            clean[v] = None
+                        else:
+                            leaves_append((lst, i, chain))
+                            texts_append(v)
+                elif t is dict:
+                    dict_(v, (chain, i), depth + 1, sub)
+                elif t is list:
+                    # [name, value] pairs (headers or query strings as lists) are judged by their name
+                    if len(v) == 2 and type(v[0]) is str and self.pair(v, (chain, i), depth):
+                        continue
+                    list_(v, (chain, i), depth + 1, sub)
+                elif t is tuple:
+                    v = lst[i] = list(v)
+                    if len(v) == 2 and type(v[0]) is str and self.pair(v, (chain, i), depth):
+                        continue
+                    list_(v, (chain, i), depth + 1, sub)
+                elif not (t is int or t is float or t is bool or v is None):
+                    other(lst, i, v, chain, depth, sub)
+
+        self.dict_ = dict_
+        self.list_ = list_
+
+    def apply_renames(
+        self, d: dict[Any, Any], renames: list[tuple[Any, Any, Any, Optional[PathState]]], chain: Chain, depth: int
+    ) -> None:
+        """Rename keys whose text held a secret (keeping the order), then judge the new names."""
+        mapping = {}
+        for k, hits, _, _ in renames:
+            mapping[k] = self.renamed(d, k, hits, chain)
+        items = [(mapping.get(k, k), v) for k, v in d.items()]
+        d.clear()
+        d.update(items)
+        for k, _, v, sub in renames:
+            new = mapping[k]
+            cls = self.e._classify(new)  # the scrubbed name can read as sensitive itself
+            if cls is self.allow:
                 continue
-            else:
-                self.other(lst, i, v, chain, depth, sub)
+            if isinstance(cls, KeyRule):
+                if self.whole(cls, d, new, v, chain):
+                    d.pop(new, None)
+                continue
+            self.value(d, new, v, chain, depth, sub)
 
     def pair(self, v: list[Any], chain: Chain, depth: int) -> bool:
         """A ``[name, value]`` pair: judge the value by the name. True when fully handled."""

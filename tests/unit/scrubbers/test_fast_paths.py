@@ -1,0 +1,129 @@
+"""The engine's shortcuts must not change what gets scrubbed.
+
+Covers: strings repeated within one event (scanned once, scrubbed everywhere), the per-character
+dispatch of anchored token rules, the two-generation clean-string cache and the cheap
+placeholder / Action lookups.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import pytest
+
+import scrubbers
+import scrubbers.engine as engine_mod
+from scrubbers import Action, PatternRule
+from scrubbers.actions import REMARK_CODE, is_placeholder
+from scrubbers.scan import first_chars
+
+F = "[Filtered]"
+AKIA = "AKIA" + "ABCDEFGHIJKLMNOP"  # synthetic, format-valid shape only
+
+
+class TestRepeatedStrings:
+    def test_every_occurrence_is_scrubbed_with_its_own_remark(self) -> None:
+        """A string that occurs in many places is scanned once and replaced at each place."""
+        s = "contact jane.doe@example.org now"
+        ev: dict[str, Any] = {"message": s, "extra": {"a": s, "b": [s, "x", s]}, "tags": {"t": s}}
+        counts = scrubbers.compile_rules().scrub_in_place(ev)
+        assert counts["email"] == 5
+        assert ev["message"] == ev["extra"]["a"] == ev["tags"]["t"] == f"contact {F} now"
+        assert ev["extra"]["b"] == [f"contact {F} now", "x", f"contact {F} now"]
+        meta = ev["_meta"]
+        for node in (meta["message"], meta["extra"]["a"], meta["extra"]["b"]["0"], meta["extra"]["b"]["2"]):
+            assert node[""]["rem"] == [["email", "s", 8, 8 + len(F)]]
+            assert node[""]["len"] == len(s)
+
+    def test_same_object_in_many_places(self) -> None:
+        """The very same str object under several keys is replaced under each of them."""
+        s = "token sk_live_" + "a1B2c3D4e5F6g7H8i9J0"
+        ev: dict[str, Any] = {"extra": {"x": s, "y": s, "z": [s]}}
+        scrubbers.compile_rules().scrub_in_place(ev)
+        assert "sk_live_" not in repr(ev["extra"])
+
+
+class TestAnchoredDispatch:
+    def test_first_chars_of_default_token_rules(self) -> None:
+        """Known first characters per rule; anything unclear is None (tried everywhere)."""
+        by_id = {r.id: r for r in scrubbers.DEFAULT if isinstance(r, PatternRule)}
+        assert first_chars(by_id["aws-access-key-id"]) == frozenset("A")
+        assert first_chars(by_id["jwt"]) == frozenset("e")
+        assert first_chars(by_id["stripe-secret-key"]) == frozenset("rs")
+        assert first_chars(by_id["us-ssn"]) is None  # starts with \d: a category, not a set
+        case_insensitive = PatternRule(id="ci", pattern=r"(?i)tok_[a-z0-9]{20}")
+        assert first_chars(case_insensitive) is None
+
+    def test_rule_without_known_first_char_still_runs(self) -> None:
+        """A custom anchored token rule led by a category is tried at every token run."""
+        rule = PatternRule(
+            id="order-secret",
+            pattern=r"\w{4}ORDERSECRET\d{6}",
+            prefilter="a" * 16 + "a*",
+            prefilter_view="token",
+            window=(0, 0),
+        )
+        engine = scrubbers.compile_rules([*scrubbers.DEFAULT, rule])
+        ev: dict[str, Any] = {"message": f"a xyzwORDERSECRET123456 and {AKIA} end"}
+        counts = engine.scrub_in_place(ev)
+        assert counts == {"order-secret": 1, "aws-access-key-id": 1}
+        assert ev["message"] == f"a {F} and {F} end"
+
+    @pytest.mark.parametrize("lead", ["", "x ", "(", "\u00e9"])
+    def test_token_after_any_leading_character(self, lead: str) -> None:
+        """Whatever precedes a token run, its rules still see it (or reject it as before)."""
+        out = scrubbers.scrub_event({"message": f"{lead}{AKIA}"})["message"]
+        if lead == "\u00e9":  # a word character right before: not a token boundary, kept as before
+            assert out == f"{lead}{AKIA}"
+        else:
+            assert out == f"{lead}{F}"
+
+
+class TestCleanCache:
+    def test_recurring_strings_survive_a_full_cache(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        """Past the cache bound, strings seen again are kept; new secrets are still caught."""
+        monkeypatch.setattr(engine_mod, "_CACHE_MAX_ENTRIES", 20)
+        engine = scrubbers.compile_rules()
+        recurring = [f"    line {i} of some source file" for i in range(10)]
+        for n in range(30):
+            ev: dict[str, Any] = {"extra": {"src": list(recurring), "fresh": [f"value {n} {j}" for j in range(15)]}}
+            engine.scrub_in_place(ev)
+            assert ev["extra"]["src"] == recurring
+        assert set(recurring) <= set(engine._clean) | set(engine._clean_old)
+        ev = {"extra": {"src": list(recurring), "leak": f"key {AKIA}"}}
+        counts = engine.scrub_in_place(ev)
+        assert counts == {"aws-access-key-id": 1}
+        assert ev["extra"]["leak"] == f"key {F}"
+
+    def test_hits_are_never_cached_as_clean(self) -> None:
+        """A string with a finding is scrubbed every time it is seen."""
+        engine = scrubbers.compile_rules()
+        for _ in range(3):
+            ev: dict[str, Any] = {"message": f"id {AKIA}"}
+            assert engine.scrub_in_place(ev) == {"aws-access-key-id": 1}
+            assert ev["message"] == f"id {F}"
+
+
+class TestCheapLookups:
+    def test_action_hash_is_consistent(self) -> None:
+        """Actions are usable as dict keys however they are obtained."""
+        assert REMARK_CODE[Action("mask")] == "m"
+        assert REMARK_CODE[copy.deepcopy(Action.HASH)] == "p"
+        assert {Action.FILTER: 1}[Action.coerce("filter", "r")] == 1
+
+    @pytest.mark.parametrize(
+        ("value", "expected"),
+        [
+            ("", False),
+            ("[Filtered]", True),
+            ("[hmac:0123456789abcdef]", True),
+            ("****abcd", True),
+            ("*", True),
+            ("[x]", False),
+            ("abc", False),
+            ("**abcde", False),
+        ],
+    )
+    def test_is_placeholder(self, value: str, expected: bool) -> None:
+        assert is_placeholder(value) is expected
