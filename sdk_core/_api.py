@@ -128,44 +128,62 @@ def add_breadcrumb(crumb: Optional[dict[str, Any]] = None, hint: Optional[Hint] 
     if client is None:
         return
     try:
-        client.add_breadcrumb(make_breadcrumb(crumb, fields), hint)
+        data = make_breadcrumb(crumb, fields)
+        if client.options.before_breadcrumb is None:
+            get_isolation_scope().append_breadcrumb(data, client.options.max_breadcrumbs)
+        else:
+            client.add_breadcrumb(data, hint)
     except Exception as exc:
         log_internal_error("add_breadcrumb", exc)
 
 
-def _scope_call(name: str, *args: Any) -> None:
-    try:
-        getattr(get_isolation_scope(), name)(*args)
-    except Exception as exc:
-        log_internal_error(name, exc)
-
-
 def set_user(user: Optional[dict[str, Any]]) -> None:
-    _scope_call("set_user", user)
+    try:
+        get_isolation_scope().set_user(user)
+    except Exception as exc:
+        log_internal_error("set_user", exc)
 
 
 def set_tag(key: str, value: Any) -> None:
-    _scope_call("set_tag", key, value)
+    try:
+        get_isolation_scope().set_tag(key, value)
+    except Exception as exc:
+        log_internal_error("set_tag", exc)
 
 
 def set_tags(tags: dict[str, Any]) -> None:
-    _scope_call("set_tags", tags)
+    try:
+        get_isolation_scope().set_tags(tags)
+    except Exception as exc:
+        log_internal_error("set_tags", exc)
 
 
 def set_context(key: str, value: Optional[dict[str, Any]]) -> None:
-    _scope_call("set_context", key, value)
+    try:
+        get_isolation_scope().set_context(key, value)
+    except Exception as exc:
+        log_internal_error("set_context", exc)
 
 
 def set_extra(key: str, value: Any) -> None:
-    _scope_call("set_extra", key, value)
+    try:
+        get_isolation_scope().set_extra(key, value)
+    except Exception as exc:
+        log_internal_error("set_extra", exc)
 
 
 def set_level(level: str) -> None:
-    _scope_call("set_level", level)
+    try:
+        get_isolation_scope().set_level(level)
+    except Exception as exc:
+        log_internal_error("set_level", exc)
 
 
 def set_transaction_name(name: str) -> None:
-    _scope_call("set_transaction_name", name)
+    try:
+        get_isolation_scope().set_transaction_name(name)
+    except Exception as exc:
+        log_internal_error("set_transaction_name", exc)
 
 
 def last_event_id() -> Optional[str]:

@@ -54,12 +54,19 @@ def event_from_message(
     }
 
 
+_PLAIN_LEVELS = frozenset(("fatal", "error", "warning", "info", "debug"))
+
+
 def make_breadcrumb(crumb: Optional[dict[str, Any]], fields: dict[str, Any]) -> dict[str, Any]:
-    data = dict(crumb) if crumb else {}
-    if fields:
-        data.update(fields)
+    if crumb:
+        data = dict(crumb)
+        if fields:
+            data.update(fields)
+    else:
+        data = fields  # a fresh dict already: **fields
     if "timestamp" not in data:
         data["timestamp"] = time.time()
-    if "level" in data:
-        data["level"] = level_name(data["level"])
+    level = data.get("level")
+    if level is not None and level not in _PLAIN_LEVELS:
+        data["level"] = level_name(level)
     return data

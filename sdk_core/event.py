@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import os
 import platform
+import random
 import sys
-import uuid
 from datetime import datetime, timezone
 from typing import Any
 
@@ -17,11 +17,18 @@ _LEVEL_ALIASES = {"warn": "warning", "critical": "fatal", "exception": "error", 
 
 
 def new_event_id() -> str:
-    return uuid.uuid4().hex
+    # Not uuid4(): os.urandom releases the GIL, and a busy worker thread then makes the caller wait
+    # for it (p99 in the milliseconds). random reseeds itself in forked children.
+    return f"{random.getrandbits(128):032x}"
+
+
+_LEVEL_SET = frozenset(LEVELS)
 
 
 def level_name(level: Any) -> str:
     """Accept protocol levels, logging's names and numbers; anything else becomes ``error``."""
+    if level in _LEVEL_SET:
+        return level  # type: ignore[no-any-return]
     if isinstance(level, int) and not isinstance(level, bool):
         if level >= 50:
             return "fatal"
