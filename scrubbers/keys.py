@@ -171,6 +171,13 @@ DEFAULT_KEY_RULES: tuple[KeyRule, ...] = (
         description="token fields (token, access_token, refresh_token, X-Auth-Token, ...)",
     ),
     _k(
+        "payment-card-field",
+        "financial",
+        ["cvv", "cvv2", "cvc", "cvc2", "card_number", "cardnumber", "card_no", "security_code", "card_verification"],
+        exact=["pan", "ccn"],
+        description="payment card fields (card_number, cvv, cvc, security_code)",
+    ),
+    _k(
         "ip-address-field",
         "pii",
         [
