@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import atexit
+import os
 import random
+import threading
 import time
 import weakref
-from typing import Any, Callable, Optional
+from typing import TYPE_CHECKING, Any, Callable, Deque, Optional
 
 from ._internal_errors import log_internal_error, logger
 from ._version import SDK_NAME, VERSION
-from .event import static_contexts, static_fields
+from .event import new_event_id, static_contexts, static_fields
 from .normalize import Normalizer
 from .options import Options
 from .pipeline import Pipeline, Scrub
@@ -22,6 +24,9 @@ from .transport.envelope import Envelope, Item
 from .transport.serialize import dumps
 from .transport.worker import Worker
 from .types import DropReason, Event, Hint
+
+if TYPE_CHECKING:
+    from .transport.spool import DiskSpool
 
 
 def _make_scrub(options: Options) -> Optional[Scrub]:
@@ -37,7 +42,8 @@ def _make_scrub(options: Options) -> Optional[Scrub]:
         send_default_pii=options.send_default_pii,
         hash_key=options.scrub_hash_key,
     )
-    return engine.scrub_in_place  # type: ignore[no-any-return]
+    scrub: Scrub = engine.scrub_in_place
+    return scrub
 
 
 class Client:
@@ -59,6 +65,7 @@ class Client:
         self._pipeline = Pipeline(
             options, self._static, self.normalizer, _make_scrub(options), self.stats, self.discards
         )
+        self.spool = self._make_spool()
         self.transport = self._make_transport()
         self._worker: Worker[tuple[Event, Hint]] = Worker(
             self._process_batch,
@@ -66,8 +73,12 @@ class Client:
             max_size=options.max_queue_size,
             batch_size=options.batch_size,
             linger=options.batch_interval,
+            on_idle=self._tick_transport if callable(getattr(self.transport, "tick", None)) else None,
+            on_fork=self._after_fork_in_child,
         )
         self._closed = False
+        if self.spool is not None and self.transport is not None and self._spool_has_files():
+            self._worker.start()  # replay what an earlier process (or this one) left on disk
         ref = weakref.ref(self)
         self._atexit: Callable[[], None] = lambda: _close_at_exit(ref)
         atexit.register(self._atexit)
@@ -83,7 +94,7 @@ class Client:
             return None
         from .transport.http import HttpTransport
 
-        transport = HttpTransport(self.options, self.discards)
+        transport = HttpTransport(self.options, self.discards, spool=self.spool)
 
         def on_sent(items: int, elapsed: float) -> None:
             self.stats.record_sent(transport.sent_bytes, elapsed)
@@ -91,11 +102,41 @@ class Client:
         transport.on_sent = on_sent
         return transport
 
+    def _make_spool(self) -> Optional[DiskSpool]:
+        """The disk spool of ``spool_dir``: one sub-directory per DSN. Never fatal: without it, no spool."""
+        directory, dsn = self.options.spool_dir, self.options.dsn
+        if not directory:
+            return None
+        if self.options.transport is not None or dsn is None:
+            logger.warning("spool_dir is ignored: it applies to the HTTP transport (a DSN and no custom transport)")
+            return None
+        try:
+            from .transport.spool import DiskSpool, namespace_for
+
+            return DiskSpool(
+                os.path.expanduser(directory),
+                namespace=namespace_for(dsn.scheme, dsn.netloc, dsn.path_prefix, dsn.project_id, dsn.public_key),
+                on_discard=self.discards.record,
+                on_restore=self.discards.restore,
+            )
+        except Exception as exc:
+            logger.warning("spool_dir is not usable (%s: %s): continuing without a spool", type(exc).__name__, exc)
+            return None
+
+    def _spool_has_files(self) -> bool:
+        try:
+            return self.spool is not None and self.spool.pending() > 0
+        except Exception as exc:
+            log_internal_error("spool scan", exc)
+            return False
+
     # -- caller thread ---------------------------------------------------------------------
     def capture_event(self, event: Event, hint: Optional[Hint] = None, scope: Optional[Scope] = None) -> Optional[str]:
         """Merge scope data, sample and queue. Returns the event id, or None if it will not be sent."""
-        if not self.enabled:
+        if not self.enabled or not isinstance(event, dict):
             return None
+        if not isinstance(event.get("event_id"), str):
+            event["event_id"] = new_event_id()  # what the caller gets back identifies the event
         hint = hint if hint is not None else {}
         if self.options.ignore_errors and self._ignored(hint):
             return None
@@ -204,9 +245,13 @@ class Client:
         get_isolation_scope().append_breadcrumb(crumb, self.options.max_breadcrumbs)
 
     # -- worker thread ---------------------------------------------------------------------
-    def _process_batch(self, batch: list[tuple[Event, Hint]]) -> None:
+    def _process_batch(self, batch: Deque[tuple[Event, Hint]]) -> None:
         transport = self.transport
-        for event, hint in batch:
+        while batch:
+            try:
+                event, hint = batch.popleft()  # close() may take the rest of the batch concurrently
+            except IndexError:
+                break
             try:
                 envelope = self._envelope_for(event, hint)
             except Exception as exc:
@@ -248,6 +293,20 @@ class Client:
     def _flush_transport(self, timeout: float) -> bool:
         return self.transport is None or bool(self.transport.flush(timeout))
 
+    def _tick_transport(self) -> Optional[float]:
+        delay = self.transport.tick()
+        return float(delay) if isinstance(delay, (int, float)) else None
+
+    def _after_fork_in_child(self) -> None:
+        """Called in a forked child (after the worker's own reset): no lock, socket or claim of the parent's."""
+        self.discards.reset_after_fork()
+        self.stats._lock = threading.Lock()
+        reset = getattr(self.transport, "reset_after_fork", None)
+        if callable(reset):
+            reset()
+        if self.spool is not None:
+            self.spool.reset_after_fork()
+
     # -- lifecycle -------------------------------------------------------------------------
     def flush(self, timeout: Optional[float] = None) -> bool:
         if self.transport is None:
@@ -261,19 +320,67 @@ class Client:
         deadline = time.monotonic() + timeout
         try:
             if self.transport is not None:
-                self._worker.close(timeout)
+                begin_close = getattr(self.transport, "begin_close", None)
+                if callable(begin_close):
+                    begin_close()
+                # With a spool, keep a slice of the time to scrub and spool what the worker did not reach.
+                reserve = min(SPOOL_RESERVE, timeout * 0.25) if self.spool is not None else 0.0
+                self._worker.close(timeout - reserve)
+                leftovers = self._worker.take_pending()
+                if leftovers:
+                    self._spool_or_drop(leftovers, deadline)
                 # A worker still stuck in a send owns the transport; it is a daemon and dies with us.
                 if not self._worker.is_alive():
                     self.transport.close(max(0.0, deadline - time.monotonic()))
+                self._spool_client_report()
         finally:
             self._closed = True
+            if self.spool is not None:
+                self.spool.close()
             try:
                 atexit.unregister(self._atexit)
             except Exception:
                 pass
 
+    def _spool_or_drop(self, items: list[tuple[Event, Hint]], deadline: float) -> None:
+        """Events still queued at the end of ``shutdown_timeout``: scrubbed (the full pipeline) and
+        spooled while time remains, else dropped and counted. Never written raw."""
+        spool = self.spool
+        for done, (event, hint) in enumerate(items):
+            if spool is None or time.monotonic() >= deadline:
+                for _ in range(len(items) - done):
+                    self._drop(DropReason.NETWORK_ERROR)
+                return
+            try:
+                envelope = self._envelope_for(event, hint)
+            except Exception as exc:
+                log_internal_error("build envelope", exc)
+                self._drop(DropReason.INTERNAL_SDK_ERROR)
+                continue
+            if envelope is not None and spool.write(envelope) is None:
+                self._drop(DropReason.NETWORK_ERROR)
+
+    def _spool_client_report(self) -> None:
+        """Counts not yet reported go to disk too: the next process reports them."""
+        if self.spool is None or not self.options.send_client_reports or not self.discards.has_pending():
+            return
+        item = self.discards.take_item()
+        if item is None:
+            return
+        try:
+            key = self.spool.write(Envelope({"sdk": {"name": SDK_NAME, "version": VERSION}}, [item]))
+        except Exception as exc:
+            log_internal_error("spool client report", exc)
+            key = None
+        if key is None:
+            self.discards.restore(item)
+
     def queued(self) -> int:
         return len(self._worker)
+
+
+SPOOL_RESERVE = 0.5
+"""Seconds of ``shutdown_timeout`` (at most a quarter of it) kept to spool what is still queued."""
 
 
 def _crumb_time(crumb: dict[str, Any]) -> float:

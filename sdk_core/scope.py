@@ -19,6 +19,17 @@ from .types import Breadcrumb, EventProcessor
 DEFAULT_MAX_BREADCRUMBS = 100
 
 
+def _plain_text(value: Any) -> Optional[str]:
+    """A plain ``str`` (or None): scope fields read on every capture must not be able to raise there."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return str.__str__(value)
+    from .normalize import safe_str
+
+    return safe_str(value, 200)
+
+
 def new_trace_id() -> str:
     return os.urandom(16).hex()
 
@@ -115,13 +126,13 @@ class Scope:
         self.extras[str(key)] = value
 
     def set_level(self, level: Optional[str]) -> None:
-        self.level = level
+        self.level = _plain_text(level)
 
     def set_fingerprint(self, fingerprint: Optional[list[str]]) -> None:
         self.fingerprint = list(fingerprint) if fingerprint else None
 
     def set_transaction_name(self, name: Optional[str]) -> None:
-        self.transaction = name
+        self.transaction = _plain_text(name)
 
     def add_event_processor(self, processor: EventProcessor) -> None:
         self._own()

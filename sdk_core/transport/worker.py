@@ -7,8 +7,9 @@ import threading
 import time
 import weakref
 from collections import deque
-from typing import Any, Callable, Generic, TypeVar
+from typing import Any, Callable, Deque, Generic, Optional, TypeVar
 
+from .. import _internal_errors
 from .._internal_errors import log_internal_error
 
 T = TypeVar("T")
@@ -34,20 +35,30 @@ class _FlushMarker:
 
 
 class Worker(Generic[T]):
-    """``submit`` never blocks: a full queue refuses the newest item and the caller counts it."""
+    """``submit`` never blocks: a full queue refuses the newest item and the caller counts it.
+
+    ``process`` receives each batch as a deque and consumes it from the left, so that whatever it
+    has not reached yet can still be taken back by ``take_pending`` (at close, to spool it).
+    ``on_idle`` (optional) is called after work and whenever the delay it last returned has passed;
+    it returns the seconds until it wants to run again, or None.
+    """
 
     def __init__(
         self,
-        process: Callable[[list[T]], None],
+        process: Callable[[Deque[T]], None],
         on_flush: Callable[[float], bool],
         *,
         max_size: int,
         batch_size: int,
         linger: float,
         name: str = WORKER_THREAD_NAME,
+        on_idle: Optional[Callable[[], Optional[float]]] = None,
+        on_fork: Optional[Callable[[], None]] = None,
     ) -> None:
         self._process = process
         self._on_flush = on_flush
+        self._on_idle = on_idle
+        self._on_fork = on_fork
         self._max_size = max_size
         self._batch_size = batch_size
         self._linger = linger
@@ -57,11 +68,13 @@ class Worker(Generic[T]):
 
     def _init_state(self) -> None:
         self._queue: deque[Any] = deque()
+        self._batch: deque[Any] = deque()
         self._wakeup = threading.Event()
         self._full = threading.Event()
         self._start_lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._closed = False
+        self._taken_over = False
         self._pid = os.getpid()
 
     def submit(self, item: T) -> bool:
@@ -78,7 +91,12 @@ class Worker(Generic[T]):
         return True
 
     def __len__(self) -> int:
-        return len(self._queue)
+        return len(self._queue) + len(self._batch)
+
+    def start(self) -> None:
+        """Start the thread now (it replays a spool at once) rather than at the first ``submit``."""
+        if not self._closed and self._thread is None:
+            self._start()
 
     def flush(self, timeout: float) -> bool:
         """Deliver everything submitted before this call, or give up at the deadline."""
@@ -97,16 +115,36 @@ class Worker(Generic[T]):
         flushed = self.flush(timeout)
         self._closed = True
         self._wakeup.set()
+        self._full.set()
         thread = self._thread
         if thread is not None and thread is not threading.current_thread():
             thread.join(max(0.0, deadline - time.monotonic()))
         return flushed
 
+    def take_pending(self) -> list[T]:
+        """Remove and return what the worker has not started on (oldest first); it will not touch them.
+
+        Called by ``close`` once its time is up: the current batch's unprocessed tail, then the queue.
+        """
+        self._taken_over = True
+        items: list[T] = []
+        for source in (self._batch, self._queue):
+            while True:
+                try:
+                    item = source.popleft()
+                except IndexError:
+                    break
+                if isinstance(item, _FlushMarker):
+                    item.done.set()
+                else:
+                    items.append(item)
+        return items
+
     def is_alive(self) -> bool:
         return self._thread is not None and self._thread.is_alive()
 
     def _pending_items(self) -> bool:
-        return any(not isinstance(x, _FlushMarker) for x in list(self._queue))
+        return bool(self._batch) or any(not isinstance(x, _FlushMarker) for x in list(self._queue))
 
     def _start(self) -> None:
         with self._start_lock:
@@ -118,41 +156,62 @@ class Worker(Generic[T]):
 
     def _run(self) -> None:
         queue = self._queue
+        next_tick: Optional[float] = time.monotonic() if self._on_idle is not None else None
         while True:
-            self._wakeup.wait()
+            if not queue and not self._closed:
+                timeout = None if next_tick is None else max(0.0, next_tick - time.monotonic())
+                self._wakeup.wait(timeout)
             self._wakeup.clear()
-            if self._linger > 0 and len(queue) < self._batch_size and not self._closed:
+            if queue and self._linger > 0 and len(queue) < self._batch_size and not self._closed:
                 self._full.wait(self._linger)
             self._full.clear()
-            while queue:
-                batch: list[T] = []
+            worked = False
+            while queue and not self._taken_over:
+                batch: deque[Any] = deque()
                 markers: list[_FlushMarker] = []
+                self._batch = batch
                 while queue and len(batch) < self._batch_size:
-                    item = queue.popleft()
+                    try:
+                        item = queue.popleft()
+                    except IndexError:
+                        break
                     if isinstance(item, _FlushMarker):
                         markers.append(item)
                         break
                     batch.append(item)
                 if batch:
+                    worked = True
                     try:
                         self._process(batch)
                     except Exception as exc:
                         log_internal_error("worker batch", exc)
+                    batch.clear()
                 for marker in markers:
                     try:
                         marker.ok = self._on_flush(max(0.0, marker.deadline - time.monotonic()))
                     except Exception as exc:
                         log_internal_error("worker flush", exc)
                     marker.done.set()
-            if self._closed:
+            if self._closed or self._taken_over:
                 return
+            if self._on_idle is not None and (worked or (next_tick is not None and time.monotonic() >= next_tick)):
+                try:
+                    delay = self._on_idle()
+                except Exception as exc:
+                    log_internal_error("worker tick", exc)
+                    delay = 1.0
+                next_tick = None if delay is None else time.monotonic() + max(0.0, delay)
 
     def _after_fork_in_child(self) -> None:
         """The parent's thread does not exist here and its locks may be held: start afresh."""
         self._init_state()
+        if self._on_fork is not None:
+            self._on_fork()
 
 
 def _reinit_after_fork() -> None:
+    # The worker may have been logging an internal error (holding this lock) at the fork.
+    _internal_errors._last_lock = threading.Lock()
     for worker in list(_workers):
         try:
             worker._after_fork_in_child()

@@ -3,6 +3,10 @@
 Each request is recorded (headers, decompressed body, parsed envelope, client port). What it
 answers is decided per request by ``behaviour``: a status with headers, or one of the faults
 ``hang`` (no answer until the client gives up), ``reset`` (close the socket), ``garbage``.
+
+``stop()`` closes the listening socket and every open connection (keep-alive ones included), so
+the endpoint is really gone; ``restart()`` listens again on the same port, as a server that comes
+back after an outage.
 """
 
 from __future__ import annotations
@@ -63,6 +67,7 @@ class LoopbackServer:
         self._port = port
         self._server: Optional[ThreadingHTTPServer] = None
         self._thread: Optional[threading.Thread] = None
+        self._connections: set[socket.socket] = set()
 
     def set_behaviour(self, behaviour: Union[Behaviour, Reply, None]) -> None:
         if behaviour is None:
@@ -79,9 +84,22 @@ class LoopbackServer:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # headers and body are two writes: no 40 ms delayed-ACK stall
 
             def log_message(self, format: str, *args: Any) -> None:
                 pass
+
+            def setup(self) -> None:
+                super().setup()
+                with outer._lock:
+                    outer._connections.add(self.connection)
+
+            def finish(self) -> None:
+                try:
+                    super().finish()
+                finally:
+                    with outer._lock:
+                        outer._connections.discard(self.connection)
 
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
@@ -140,6 +158,27 @@ class LoopbackServer:
             self._server.shutdown()
             self._server.server_close()
             self._server = None
+        with self._lock:
+            connections, self._connections = list(self._connections), set()
+        for conn in connections:
+            try:
+                conn.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            try:
+                conn.close()
+            except OSError:
+                pass
+
+    def restart(self) -> LoopbackServer:
+        """Listen again on the same port (the DSN stays valid): an endpoint back from an outage."""
+        self.stop()
+        self._release = threading.Event()
+        return self.start()
+
+    @property
+    def running(self) -> bool:
+        return self._server is not None
 
     def __enter__(self) -> LoopbackServer:
         return self.start()
@@ -159,6 +198,23 @@ class LoopbackServer:
     def events(self) -> list[dict[str, Any]]:
         with self._lock:
             return [e for r in self.requests for e in r.events]
+
+    @property
+    def event_ids(self) -> list[str]:
+        return [str(e.get("event_id")) for e in self.events]
+
+    def client_reports(self) -> list[dict[str, Any]]:
+        with self._lock:
+            return [report for r in self.requests for report in r.items_of("client_report")]
+
+    def discarded(self) -> dict[tuple[str, str], int]:
+        """All client reports received, summed by (reason, category)."""
+        totals: dict[tuple[str, str], int] = {}
+        for report in self.client_reports():
+            for row in report.get("discarded_events", []):
+                key = (row["reason"], row["category"])
+                totals[key] = totals.get(key, 0) + int(row["quantity"])
+        return totals
 
     def wait_for(self, predicate: Callable[[], bool], timeout: float = 5.0) -> bool:
         deadline = time.monotonic() + timeout
