@@ -77,6 +77,7 @@ class Client:
             on_fork=self._after_fork_in_child,
         )
         self._closed = False
+        self._last_exception = threading.local()
         if self.spool is not None and self.transport is not None and self._spool_has_files():
             self._worker.start()  # replay what an earlier process (or this one) left on disk
         ref = weakref.ref(self)
@@ -140,6 +141,8 @@ class Client:
         hint = hint if hint is not None else {}
         if self.options.ignore_errors and self._ignored(hint):
             return None
+        if self._duplicate(hint):
+            return None
         rate = self.options.sample_rate
         if rate < 1.0 and random.random() >= rate:
             self._drop(DropReason.SAMPLE_RATE)
@@ -154,6 +157,18 @@ class Client:
             return None
         event_id = merged.get("event_id")
         return event_id if isinstance(event_id, str) else None
+
+    def _duplicate(self, hint: Hint) -> bool:
+        """The same exception object captured twice in a row on a thread (your ``except`` block,
+        then the framework the exception was re-raised to) is reported once."""
+        exc_info = hint.get("exc_info")
+        exc = exc_info[1] if isinstance(exc_info, tuple) and len(exc_info) == 3 else None
+        if exc is None:
+            return False
+        if getattr(self._last_exception, "value", None) is exc:
+            return True
+        self._last_exception.value = exc
+        return False
 
     def _ignored(self, hint: Hint) -> bool:
         exc_info = hint.get("exc_info")

@@ -121,3 +121,16 @@ def test_sdk_logger_receives_internal_errors(caplog: pytest.LogCaptureFixture) -
     sdk_core.flush(2)
     assert len(t.events) == 1
     assert any(r.name == "sdk_core" and "event processor" in r.getMessage() for r in caplog.records)
+
+
+def test_same_exception_captured_twice_is_reported_once() -> None:
+    t = init_memory(scrubbing=False)
+    try:
+        raise ValueError("once")
+    except ValueError as exc:
+        first = sdk_core.capture_exception(exc)
+        second = sdk_core.capture_exception(exc)  # e.g. the framework that saw it re-raised
+    other = sdk_core.capture_exception(ValueError("another"))
+    sdk_core.flush(2)
+    assert first is not None and second is None and other is not None
+    assert [e["exception"]["values"][0]["value"] for e in t.events] == ["once", "another"]
