@@ -73,16 +73,18 @@ class _Finished:
 
     def __init__(self) -> None:
         self._cond = threading.Condition()
-        self._ids: set[str] = set()
+        self._runs: dict[str, int] = {}
 
     def __call__(self, task_id: str = "", **_: Any) -> None:
         with self._cond:
-            self._ids.add(task_id)
+            self._runs[task_id] = self._runs.get(task_id, 0) + 1
             self._cond.notify_all()
 
-    def wait(self, *task_ids: str, timeout: float = 10.0) -> None:
+    def wait(self, *task_ids: str, runs: int = 1, timeout: float = 10.0) -> None:
+        """Until each task's ``task_postrun`` fired ``runs`` times (a retried task runs again under its id)."""
         with self._cond:
-            assert self._cond.wait_for(lambda: set(task_ids) <= self._ids, timeout), f"tasks {task_ids} did not finish"
+            done = self._cond.wait_for(lambda: all(self._runs.get(t, 0) >= runs for t in task_ids), timeout)
+            assert done, f"tasks {task_ids} did not finish {runs} run(s)"
 
 
 @pytest.fixture(scope="module")
@@ -154,7 +156,7 @@ class TestTaskFailure:
         result = always_failing.delay()
         with pytest.raises(ConnectionError, match="attempt 1"):
             _get(result)
-        worker.wait(result.id)
+        worker.wait(result.id, runs=2)  # the result is stored before the final attempt's failure signal
         (event,) = _events(transport)
         assert event["exception"]["values"][0]["value"] == "attempt 1"
         assert event["contexts"]["celery"]["retries"] == 1
@@ -164,7 +166,7 @@ class TestTaskFailure:
         transport = _init(CeleryIntegration())
         result = retry_once.delay()
         assert _get(result) == "ok after 1 retry"
-        worker.wait(result.id)
+        worker.wait(result.id, runs=2)
         assert _events(transport) == []
 
     def test_exception_listed_in_throws_is_not_reported(self, worker: _Finished) -> None:
