@@ -119,6 +119,8 @@ class Client:
                 namespace=namespace_for(dsn.scheme, dsn.netloc, dsn.path_prefix, dsn.project_id, dsn.public_key),
                 on_discard=self.discards.record,
                 on_restore=self.discards.restore,
+                max_files=self.options.spool_max_files,
+                max_bytes=self.options.spool_max_bytes,
             )
         except Exception as exc:
             logger.warning("spool_dir is not usable (%s: %s): continuing without a spool", type(exc).__name__, exc)

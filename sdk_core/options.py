@@ -62,6 +62,8 @@ class Options:
     send_client_reports: bool = True
     otel_record_exceptions: bool = True
     spool_dir: Optional[str] = None
+    spool_max_files: int = 1000
+    spool_max_bytes: int = 64 * 1024 * 1024
     debug: bool = False
 
 
@@ -216,5 +218,7 @@ def validate(dsn: Any = None, **kwargs: Any) -> Options:
         send_client_reports=_bool("send_client_reports", g("send_client_reports", True)),
         otel_record_exceptions=_bool("otel_record_exceptions", g("otel_record_exceptions", True)),
         spool_dir=spool_dir,
+        spool_max_files=_int("spool_max_files", g("spool_max_files", 1000), 1),
+        spool_max_bytes=_int("spool_max_bytes", g("spool_max_bytes", 64 * 1024 * 1024), 4096),
         debug=_bool("debug", g("debug", False)),
     )

@@ -103,3 +103,17 @@ def test_key_never_logged_even_by_debug(caplog: pytest.LogCaptureFixture) -> Non
     logging.getLogger("sdk_core").error("posting to https://%s@host/1 with sentry_key=%s", KEY, KEY)
     assert caplog.records
     assert all(KEY not in r.getMessage() for r in caplog.records)
+
+
+def test_spool_bounds_are_options(tmp_path: pytest.TempPathFactory) -> None:
+    client = sdk_core.init(
+        f"https://{KEY}@127.0.0.1:9/1",
+        default_integrations=False,
+        spool_dir=str(tmp_path),
+        spool_max_files=7,
+        spool_max_bytes=10_000,
+    )
+    assert client is not None and client.spool is not None
+    assert (client.spool.max_files, client.spool.max_bytes) == (7, 10_000)
+    with pytest.raises(ValueError, match="spool_max_files"):
+        validate(None, spool_max_files=0)
