@@ -46,6 +46,9 @@ def _make_scrub(options: Options) -> Optional[Scrub]:
     return scrub
 
 
+_NO_HINT: Hint = {}
+
+
 class Client:
     def __init__(self, options: Options, integrations: Optional[list[str]] = None) -> None:
         self.options = options
@@ -154,7 +157,10 @@ class Client:
             self._drop(DropReason.EVENT_PROCESSOR)
             return None
         self.stats.record_captured()
-        if not self._worker.submit((merged, hint)):
+        # Only before_send reads the hint on the worker; without one, do not keep the exception (and
+        # through its traceback the application's frames and locals) alive in the queue.
+        queued_hint = hint if self.options.before_send is not None else _NO_HINT
+        if not self._worker.submit((merged, queued_hint)):
             self._drop(DropReason.QUEUE_OVERFLOW)
             return None
         event_id = merged.get("event_id")

@@ -9,6 +9,7 @@ from .before_send import run_before_send
 from .event import format_timestamp, level_name
 from .normalize import Normalizer
 from .options import Options
+from .stacktrace import add_source_context
 from .telemetry import Stats
 from .transport.client_reports import DiscardCounter
 from .types import DropReason, Event, Hint
@@ -83,6 +84,8 @@ class Pipeline:
             logger.debug("event dropped: %s", reason.value)
 
     def _finalise(self, event: Event) -> None:
+        if self._options.include_source_context:
+            add_source_context(event)
         for key, value in self._static.items():
             if key not in event:
                 event[key] = value

@@ -92,8 +92,9 @@ class FrameBuilder:
             "lineno": lineno,
             "in_app": self.in_app(module, abs_path),
         }
-        if self._source and lineno > 0:
-            _add_source_context(data, abs_path, lineno, frame.f_globals)
+        if self._source and lineno > 0 and not abs_path.startswith("<"):
+            # Only register how to load the source (no I/O); the worker reads the lines later.
+            linecache.lazycache(abs_path, frame.f_globals)
         if self._locals:
             data["vars"] = self._snapshot_locals(frame, meta)
         return data
@@ -165,9 +166,31 @@ def _relative_filename(abs_path: str, module: str) -> str:
     return abs_path[idx + 1 :] if idx != -1 else os.path.basename(abs_path)
 
 
-def _add_source_context(data: dict[str, Any], abs_path: str, lineno: int, module_globals: dict[str, Any]) -> None:
+def add_source_context(event: dict[str, Any]) -> None:
+    """Fill ``pre_context``/``context_line``/``post_context`` of every frame (worker thread).
+
+    Reading source lines here, not at capture, keeps the caller fast and the queue small.
+    """
+    exception = event.get("exception")
+    values = exception.get("values") if isinstance(exception, dict) else None
+    if not isinstance(values, list):
+        return
+    for value in values:
+        stacktrace = value.get("stacktrace") if isinstance(value, dict) else None
+        frames = stacktrace.get("frames") if isinstance(stacktrace, dict) else None
+        if not isinstance(frames, list):
+            continue
+        for frame in frames:
+            if not isinstance(frame, dict) or "context_line" in frame:
+                continue
+            abs_path, lineno = frame.get("abs_path"), frame.get("lineno")
+            if isinstance(abs_path, str) and isinstance(lineno, int) and lineno > 0 and not abs_path.startswith("<"):
+                _add_source_context(frame, abs_path, lineno)
+
+
+def _add_source_context(data: dict[str, Any], abs_path: str, lineno: int) -> None:
     try:
-        lines = linecache.getlines(abs_path, module_globals)
+        lines = linecache.getlines(abs_path)
     except Exception:
         return
     if not lines or lineno > len(lines):

@@ -90,10 +90,15 @@ class _Finished:
 @pytest.fixture(scope="module")
 def worker() -> Iterator[_Finished]:
     finished = _Finished()
+    root = logging.getLogger()
+    level = root.level
     signals.task_postrun.connect(finished, weak=False, dispatch_uid="tests-finished")
-    with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=30):
-        yield finished
-    signals.task_postrun.disconnect(dispatch_uid="tests-finished")
+    try:
+        with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=30):
+            yield finished
+    finally:
+        signals.task_postrun.disconnect(dispatch_uid="tests-finished")
+        root.setLevel(level)  # the worker's logging set-up raises the root level for everyone after
 
 
 def _init(*integrations: Any, **options: Any) -> InMemoryTransport:
