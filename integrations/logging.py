@@ -21,6 +21,7 @@ from typing import Any, Optional
 import sdk_core
 from sdk_core._internal_errors import log_internal_error
 from sdk_core.capture import event_from_exception, event_from_message
+from sdk_core.event import level_name
 from sdk_core.transport.worker import is_worker_thread
 from sdk_core.types import Event, Hint
 
@@ -140,7 +141,7 @@ def _capture(record: logging.LogRecord) -> None:
     client = sdk_core.get_client()
     if client is None:
         return
-    level = _level(record.levelno)
+    level = level_name(record.levelno)
     exc = _exception(record)
     hint: Hint
     if exc is not None:
@@ -168,7 +169,7 @@ def _breadcrumb(record: logging.LogRecord) -> None:
         hint={"log_record": record},
         type="log",
         category=record.name,
-        level=_level(record.levelno),
+        level=level_name(record.levelno),
         message=_trim(_formatted(record)),
         timestamp=record.created,
         data=extra or None,
@@ -232,18 +233,6 @@ def _snapshot(value: Any) -> Any:
         return repr(value)
     except Exception:
         return f"<{type(value).__name__} (repr failed)>"
-
-
-def _level(levelno: int) -> str:
-    if levelno >= logging.CRITICAL:
-        return "fatal"
-    if levelno >= logging.ERROR:
-        return "error"
-    if levelno >= logging.WARNING:
-        return "warning"
-    if levelno >= logging.INFO:
-        return "info"
-    return "debug"
 
 
 def _check_level(name: str, value: Any) -> Optional[int]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 from typing import Any, Optional
 
-from .event import level_name, new_event_id
+from .event import LEVEL_SET, level_name, new_event_id
 from .exception_chain import exception_values
 from .normalize import safe_str
 from .stacktrace import FrameBuilder
@@ -54,9 +54,6 @@ def event_from_message(
     }
 
 
-_PLAIN_LEVELS = frozenset(("fatal", "error", "warning", "info", "debug"))
-
-
 def make_breadcrumb(crumb: Optional[dict[str, Any]], fields: dict[str, Any]) -> dict[str, Any]:
     if crumb:
         data = dict(crumb)
@@ -67,6 +64,6 @@ def make_breadcrumb(crumb: Optional[dict[str, Any]], fields: dict[str, Any]) -> 
     if "timestamp" not in data:
         data["timestamp"] = time.time()
     level = data.get("level")
-    if level is not None and level not in _PLAIN_LEVELS:
+    if level is not None and level not in LEVEL_SET:
         data["level"] = level_name(level)
     return data

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import platform
 import random
 import sys
@@ -22,12 +21,12 @@ def new_event_id() -> str:
     return f"{random.getrandbits(128):032x}"
 
 
-_LEVEL_SET = frozenset(LEVELS)
+LEVEL_SET = frozenset(LEVELS)
 
 
 def level_name(level: Any) -> str:
     """Accept protocol levels, logging's names and numbers; anything else becomes ``error``."""
-    if level in _LEVEL_SET:
+    if level in LEVEL_SET:
         return level  # type: ignore[no-any-return]
     if isinstance(level, int) and not isinstance(level, bool):
         if level >= 50:
@@ -92,7 +91,3 @@ def static_fields(options: Options, integrations: list[str]) -> dict[str, Any]:
     if options.server_name:
         fields["server_name"] = options.server_name
     return fields
-
-
-def process_id() -> int:
-    return os.getpid()

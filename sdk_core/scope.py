@@ -10,9 +10,8 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import os
-import time
 from collections import deque
-from typing import Any, Callable, Iterator, Optional
+from typing import Any, Iterator, Optional
 
 from .types import Breadcrumb, EventProcessor
 
@@ -213,10 +212,3 @@ def _reset_for_tests() -> None:
     global _global, _default_isolation
     _global = Scope()
     _default_isolation = Scope()
-
-
-def now() -> float:
-    return time.time()
-
-
-ScopeCallback = Callable[[Scope], None]

@@ -7,8 +7,6 @@ from typing import Any
 
 import orjson
 
-from ..types import DropReason
-
 CATEGORY_BY_TYPE = {
     "event": "error",
     "transaction": "transaction",
@@ -108,4 +106,4 @@ def client_report_item(timestamp: float, discarded: dict[tuple[str, str], int]) 
     return Item("client_report", orjson.dumps(payload))
 
 
-__all__ = ["CATEGORY_BY_TYPE", "DropReason", "Envelope", "EnvelopeParseError", "Item", "parse"]
+__all__ = ["CATEGORY_BY_TYPE", "Envelope", "EnvelopeParseError", "Item", "parse"]
