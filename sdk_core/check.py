@@ -9,8 +9,10 @@ from typing import Any, Optional, TextIO
 from ._version import SDK_NAME, VERSION
 from .dsn import Dsn
 from .event import format_timestamp, new_event_id, sdk_info, static_contexts
-from .transport.compress import gzip_bytes
+from .options import validate
+from .transport.client_reports import DiscardCounter
 from .transport.envelope import Envelope, Item
+from .transport.http import HttpTransport
 from .transport.ratelimit import parse_rate_limits, parse_retry_after
 from .transport.serialize import dumps
 
@@ -25,8 +27,6 @@ _VERDICTS = {
 def run_check(dsn_value: Optional[str], out: TextIO = sys.stdout, timeout: float = 10.0) -> int:
     """Return 0 when the server accepted the test event, 1 otherwise (2 for a bad DSN)."""
     import time
-
-    import httpx
 
     raw = dsn_value or os.environ.get("CODERADAR_DSN")
     if not raw:
@@ -58,33 +58,27 @@ def run_check(dsn_value: Optional[str], out: TextIO = sys.stdout, timeout: float
         {"event_id": event_id, "sent_at": format_timestamp(time.time()), "sdk": {"name": SDK_NAME, "version": VERSION}},
         [Item("event", payload, {"content_type": "application/json"})],
     )
-    agent = f"{SDK_NAME}/{VERSION}"
-    headers = {
-        "Content-Type": "application/x-sentry-envelope",
-        "Content-Encoding": "gzip",
-        "X-Sentry-Auth": dsn.auth_header(agent),
-        "User-Agent": agent,
-    }
+    transport = HttpTransport(validate(raw, http_timeout=timeout, default_integrations=False), DiscardCounter())
     try:
-        with httpx.Client(timeout=timeout) as client:
-            response = client.post(dsn.envelope_url, content=gzip_bytes(envelope.serialize()), headers=headers)
-    except httpx.TimeoutException:
+        status, response_headers, error = transport.probe(envelope)
+    finally:
+        transport.close(0)
+    if error == "timeout":
         print(f"Result:     unreachable: no answer from {dsn.netloc} within {timeout:.0f} s", file=out)
         return 1
-    except httpx.HTTPError as exc:
-        print(f"Result:     unreachable: {type(exc).__name__} connecting to {dsn.netloc}", file=out)
+    if status is None:
+        print(f"Result:     unreachable: {error} connecting to {dsn.netloc}", file=out)
         return 1
-    status = response.status_code
     if 200 <= status < 300:
         print(f"Result:     accepted (HTTP {status}); test event id {event_id}", file=out)
-        limits = response.headers.get("x-sentry-rate-limits")
+        limits = response_headers.get("x-sentry-rate-limits")
         if limits:
             cats = ", ".join(sorted(c or "all" for c in parse_rate_limits(limits)))
             print(f"Note:       the server limits these categories: {cats}", file=out)
         return 0
     verdict = _VERDICTS.get(status)
     if status == 429:
-        retry = parse_retry_after(response.headers.get("retry-after"))
+        retry = parse_retry_after(response_headers.get("retry-after"))
         if retry is not None:
             verdict = f"{verdict} (retry after {retry:.0f} s)"
     if verdict is None:

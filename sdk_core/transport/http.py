@@ -254,6 +254,27 @@ class HttpTransport:
                 self._discards.record(DropReason.RATELIMIT_BACKOFF.value, item.category)
         return envelope.without(limited)
 
+    def probe(self, envelope: Envelope) -> tuple[int | None, dict[str, str], str | None]:
+        """Post once, with this transport's client, headers and compression; no retry, no counting.
+
+        Returns (status, lower-cased response headers, None) or (None, {}, "timeout" or the error's
+        name). For ``python -m sdk_core check``.
+        """
+        import httpx
+
+        body = envelope.serialize()
+        headers = {}
+        if self._options.compression == "gzip":
+            body = gzip_bytes(body)
+            headers["Content-Encoding"] = "gzip"
+        try:
+            response = self._http().post(self._dsn.envelope_url, content=body, headers=headers)
+        except httpx.TimeoutException:
+            return None, {}, "timeout"
+        except Exception as exc:
+            return None, {}, type(exc).__name__
+        return response.status_code, {k.lower(): v for k, v in response.headers.items()}, None
+
     def _post(self, envelope: Envelope) -> tuple[int | None, float]:
         if "sent_at" in envelope.headers:
             # A retried or replayed envelope says when it really left: servers correct clock drift with it.
