@@ -22,6 +22,7 @@ from urllib.parse import parse_qsl, quote
 
 import sdk_core
 from sdk_core._internal_errors import log_internal_error
+from sdk_core.event import set_meta
 
 # ``max_request_body_size`` -> largest body (bytes) attached to an event; None means no limit.
 BODY_LIMITS: dict[str, Optional[int]] = {"never": 0, "small": 4 * 1024, "medium": 10 * 1024, "always": None}
@@ -350,7 +351,7 @@ class RequestScope:
                 request.update(own)
             event["request"] = request
             if extracted.meta:
-                _merge(event.setdefault("_meta", {}).setdefault("request", {}), extracted.meta)
+                set_meta(event, ("request",), extracted.meta)
         if not event.get("transaction") and self.transaction is not None:
             try:
                 name = self.transaction()
@@ -374,15 +375,6 @@ class RequestScope:
                 user.update(own_user)
             event["user"] = user
         return event
-
-
-def _merge(into: dict[str, Any], new: dict[str, Any]) -> None:
-    for key, value in new.items():
-        existing = into.get(key)
-        if isinstance(existing, dict) and isinstance(value, dict):
-            _merge(existing, value)
-        else:
-            into[key] = value
 
 
 _current: contextvars.ContextVar[Optional[RequestScope]] = contextvars.ContextVar("coderadar_request", default=None)

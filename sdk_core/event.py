@@ -91,3 +91,23 @@ def static_fields(options: Options, integrations: list[str]) -> dict[str, Any]:
     if options.server_name:
         fields["server_name"] = options.server_name
     return fields
+
+
+def set_meta(event: dict[str, Any], path: tuple[str, ...], meta: dict[str, Any]) -> None:
+    """Merge ``meta`` into ``event['_meta']`` at ``path``."""
+    node = event.setdefault("_meta", {})
+    for key in path:
+        child = node.get(key)
+        if not isinstance(child, dict):
+            child = node[key] = {}
+        node = child
+    _merge(node, meta)
+
+
+def _merge(into: dict[str, Any], new: dict[str, Any]) -> None:
+    for key, value in new.items():
+        existing = into.get(key)
+        if isinstance(existing, dict) and isinstance(value, dict):
+            _merge(existing, value)
+        else:
+            into[key] = value

@@ -6,7 +6,7 @@ from typing import Any, Callable, Optional
 
 from ._internal_errors import log_internal_error, logger
 from .before_send import run_before_send
-from .event import format_timestamp, level_name
+from .event import format_timestamp, level_name, set_meta
 from .normalize import Normalizer
 from .options import Options
 from .stacktrace import add_source_context
@@ -15,26 +15,6 @@ from .transport.client_reports import DiscardCounter
 from .types import DropReason, Event, Hint
 
 Scrub = Callable[[Event], dict[str, int]]
-
-
-def set_meta(event: Event, path: tuple[str, ...], meta: dict[str, Any]) -> None:
-    """Merge ``meta`` into ``event['_meta']`` at ``path``."""
-    node = event.setdefault("_meta", {})
-    for key in path:
-        child = node.get(key)
-        if not isinstance(child, dict):
-            child = node[key] = {}
-        node = child
-    _merge(node, meta)
-
-
-def _merge(into: dict[str, Any], new: dict[str, Any]) -> None:
-    for key, value in new.items():
-        existing = into.get(key)
-        if isinstance(existing, dict) and isinstance(value, dict):
-            _merge(existing, value)
-        else:
-            into[key] = value
 
 
 class Pipeline:
