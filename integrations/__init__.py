@@ -6,42 +6,76 @@ enabled automatically when its framework is importable, unless ``default_integra
 
 from __future__ import annotations
 
-import importlib
 import threading
-from typing import Any, Optional
+from typing import Callable, Sequence
 
-from typing_extensions import Protocol, runtime_checkable
-
-from sdk_core._internal_errors import log_internal_error, logger
+from sdk_core.integration import DidNotEnable, Integration, log_internal_error, sdk_logger
 
 
-class DidNotEnable(Exception):
-    """The integration's framework is missing or too old; it stays off."""
+def _excepthook() -> Integration:
+    from .excepthook import ExcepthookIntegration
+
+    return ExcepthookIntegration()
 
 
-@runtime_checkable
-class Integration(Protocol):
-    identifier: str
+def _logging() -> Integration:
+    from .logging import LoggingIntegration
 
-    def setup_once(self) -> None:
-        """Install hooks. Called at most once per process until ``uninstall``."""
-
-    def uninstall(self) -> None:
-        """Remove every hook ``setup_once`` installed, restoring the originals."""
+    return LoggingIntegration()
 
 
-# (module, class name, on by default). Opt-in ones are installed only when passed explicitly.
-_CATALOGUE: tuple[tuple[str, str, bool], ...] = (
-    ("integrations.excepthook", "ExcepthookIntegration", True),
-    ("integrations.logging", "LoggingIntegration", True),
-    ("integrations.threading", "ThreadingIntegration", True),
-    ("integrations.stdlib", "StdlibIntegration", True),
-    ("integrations.httpx", "HttpxIntegration", True),
-    ("integrations.django", "DjangoIntegration", True),
-    ("integrations.flask", "FlaskIntegration", True),
-    ("integrations.celery", "CeleryIntegration", True),
-    ("integrations.asyncio", "AsyncioIntegration", False),
+def _threading() -> Integration:
+    from .threading import ThreadingIntegration
+
+    return ThreadingIntegration()
+
+
+def _stdlib() -> Integration:
+    from .stdlib import StdlibIntegration
+
+    return StdlibIntegration()
+
+
+def _httpx() -> Integration:
+    from .httpx import HttpxIntegration
+
+    return HttpxIntegration()
+
+
+def _django() -> Integration:
+    from .django import DjangoIntegration
+
+    return DjangoIntegration()
+
+
+def _flask() -> Integration:
+    from .flask import FlaskIntegration
+
+    return FlaskIntegration()
+
+
+def _celery() -> Integration:
+    from .celery import CeleryIntegration
+
+    return CeleryIntegration()
+
+
+DEFAULT_INTEGRATIONS: tuple[Callable[[], Integration], ...] = (
+    _excepthook,
+    _logging,
+    _threading,
+    _stdlib,
+    _httpx,
+    _django,
+    _flask,
+    _celery,
 )
+"""The one place the default integrations are listed, in install order.
+
+Each factory imports its module; one whose framework is missing raises ImportError or
+``DidNotEnable`` and is skipped. Opt-in integrations (asyncio) are not here: pass them in
+``init(integrations=[...])``.
+"""
 
 _lock = threading.Lock()
 _installed: dict[str, Integration] = {}
@@ -49,22 +83,21 @@ _installed: dict[str, Integration] = {}
 
 def _defaults() -> list[Integration]:
     found: list[Integration] = []
-    for module_name, class_name, default in _CATALOGUE:
-        if not default:
-            continue
+    for factory in DEFAULT_INTEGRATIONS:
         try:
-            module = importlib.import_module(module_name)
-            found.append(getattr(module, class_name)())
-        except (ImportError, AttributeError, DidNotEnable):
+            found.append(factory())
+        except (ImportError, DidNotEnable):
             continue
     return found
 
 
-def setup_integrations(options: Any) -> list[str]:
-    """Install the explicit integrations plus, unless disabled, the defaults; return their ids."""
-    explicit = list(getattr(options, "integrations", ()) or ())
+def setup_integrations(explicit: Sequence[Integration], *, default_integrations: bool = True) -> list[str]:
+    """Install the explicit integrations plus, unless disabled, the defaults; return their ids.
+
+    Called by ``sdk_core.init``; integrations installed earlier and no longer chosen are uninstalled.
+    """
     chosen: dict[str, Integration] = {}
-    if getattr(options, "default_integrations", True):
+    if default_integrations:
         for integration in _defaults():
             chosen[integration.identifier] = integration
     for integration in explicit:
@@ -84,7 +117,7 @@ def setup_integrations(options: Any) -> list[str]:
             try:
                 integration.setup_once()
             except DidNotEnable as exc:
-                logger.debug("integration %s not enabled: %s", identifier, exc)
+                sdk_logger.debug("integration %s not enabled: %s", identifier, exc)
                 continue
             except Exception as exc:
                 log_internal_error(f"integration {identifier} setup", exc)
@@ -103,13 +136,22 @@ def _uninstall(identifier: str) -> None:
 
 
 def uninstall_all() -> None:
+    """Remove every installed integration's hooks (``init`` without a DSN, and tests)."""
     with _lock:
         for identifier in list(_installed):
             _uninstall(identifier)
 
 
-def installed(identifier: str) -> Optional[Integration]:
+def installed(identifier: str) -> Integration | None:
+    """The installed integration with this identifier, if any."""
     return _installed.get(identifier)
 
 
-__all__ = ["DidNotEnable", "Integration", "installed", "setup_integrations", "uninstall_all"]
+__all__ = [
+    "DEFAULT_INTEGRATIONS",
+    "DidNotEnable",
+    "Integration",
+    "installed",
+    "setup_integrations",
+    "uninstall_all",
+]

@@ -15,14 +15,12 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import json
-import re
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Iterator, Mapping, Optional, Tuple
 from urllib.parse import parse_qsl, quote
 
 import sdk_core
-from sdk_core._internal_errors import log_internal_error
-from sdk_core.event import set_meta
+from sdk_core.integration import continue_trace, log_internal_error, options, set_meta
 
 # ``max_request_body_size`` -> largest body (bytes) attached to an event; None means no limit.
 BODY_LIMITS: dict[str, Optional[int]] = {"never": 0, "small": 4 * 1024, "medium": 10 * 1024, "always": None}
@@ -34,8 +32,6 @@ _RAW = "!raw"
 
 _PATH_SAFE = "/;=,:@!$&'()*+~%"
 
-_SENTRY_TRACE = re.compile(r"^[ \t]*([0-9a-fA-F]{32})-([0-9a-fA-F]{16})(?:-[01])?[ \t]*$")
-_TRACEPARENT = re.compile(r"^[ \t]*([0-9a-fA-F]{2})-([0-9a-fA-F]{32})-([0-9a-fA-F]{16})-([0-9a-fA-F]{2})[ \t]*$")
 
 TransactionName = Tuple[str, str]
 """``(name, source)``; source is Sentry's transaction source: ``route``, ``url`` or ``component``."""
@@ -64,46 +60,10 @@ UserFn = Callable[[Policy], Optional[dict[str, Any]]]
 
 
 def current_policy() -> Policy:
-    client = sdk_core.get_client()
-    if client is None:
+    opts = options()
+    if opts is None:
         return Policy()
-    options = client.options
-    return Policy(bool(options.send_default_pii), BODY_LIMITS.get(options.max_request_body_size, 0))
-
-
-# -- trace propagation ---------------------------------------------------------------------
-
-
-def parse_sentry_trace(value: Optional[str]) -> Optional[tuple[str, str]]:
-    """``<trace_id>-<span_id>[-<sampled>]`` -> (trace_id, span_id), or None if malformed."""
-    if not value:
-        return None
-    match = _SENTRY_TRACE.match(value)
-    if match is None:
-        return None
-    return match.group(1).lower(), match.group(2).lower()
-
-
-def parse_traceparent(value: Optional[str]) -> Optional[tuple[str, str]]:
-    """W3C ``00-<trace_id>-<parent_id>-<flags>`` -> (trace_id, parent_id), or None if invalid.
-
-    https://www.w3.org/TR/trace-context/#traceparent-header: version ``ff`` and all-zero ids are invalid.
-    """
-    if not value:
-        return None
-    match = _TRACEPARENT.match(value)
-    if match is None:
-        return None
-    version, trace_id, span_id = match.group(1).lower(), match.group(2).lower(), match.group(3).lower()
-    if version == "ff" or trace_id == "0" * 32 or span_id == "0" * 16:
-        return None
-    return trace_id, span_id
-
-
-def incoming_trace(sentry_trace: Optional[str], traceparent: Optional[str]) -> tuple[Optional[str], Optional[str]]:
-    """(trace_id, parent_span_id) to continue; ``sentry-trace`` wins over ``traceparent``; (None, None) starts one."""
-    found = parse_sentry_trace(sentry_trace) or parse_traceparent(traceparent)
-    return found if found is not None else (None, None)
+    return Policy(opts.send_default_pii, BODY_LIMITS.get(opts.max_request_body_size, 0))
 
 
 # -- request data --------------------------------------------------------------------------
@@ -396,7 +356,7 @@ def request_scope(
     with sdk_core.isolation_scope() as scope:
         state = RequestScope(extract, transaction)
         try:
-            scope.set_propagation_context(*incoming_trace(sentry_trace, traceparent))
+            continue_trace(scope, sentry_trace, traceparent)
             scope.set_transaction_name(None)  # a request names its own transaction
             scope.add_event_processor(state.process)
         except Exception as exc:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from typing import Any, Awaitable, Callable, MutableMapping, Optional
 
-import sdk_core
 from integrations._request import (
     Extracted,
     Policy,
@@ -23,6 +22,7 @@ from integrations._request import (
     request_scope,
     set_oversize_body,
 )
+from sdk_core.integration import is_enabled
 
 __all__ = ["AsgiMiddleware", "run_asgi"]
 
@@ -68,7 +68,7 @@ async def run_asgi(
     ``record_body=False`` is for frameworks that keep the body themselves (Django does).
     """
     kind = scope.get("type")
-    if kind not in ("http", "websocket") or sdk_core.get_client() is None or current_request() is not None:
+    if kind not in ("http", "websocket") or not is_enabled() or current_request() is not None:
         await app(scope, receive, send)
         return
     headers = _pick_headers(scope.get("headers") or ())

@@ -32,7 +32,7 @@ import weakref
 from typing import Any, Callable, Optional
 
 import sdk_core
-from sdk_core._internal_errors import log_internal_error
+from sdk_core.integration import is_enabled, log_internal_error
 
 from . import _patch
 
@@ -134,7 +134,7 @@ def _make_handler(previous: Optional[Handler]) -> Handler:
 
 def _report(context: dict[str, Any]) -> None:
     exc = context.get("exception")
-    if not isinstance(exc, BaseException) or sdk_core.get_client() is None:
+    if not isinstance(exc, BaseException) or not is_enabled():
         return
     mechanism: dict[str, Any] = {"type": "asyncio", "handled": False}
     message = context.get("message")

@@ -26,10 +26,14 @@ from contextlib import AbstractContextManager
 from typing import Any, Optional
 
 import sdk_core
-from sdk_core._internal_errors import log_internal_error
-from sdk_core.telemetry import trace_context
-
-from . import DidNotEnable
+from sdk_core.integration import (
+    DidNotEnable,
+    flush_before_exit,
+    guarded,
+    is_enabled,
+    log_internal_error,
+    trace_context,
+)
 
 TRACE_HEADER = "sentry-trace"
 _TRACE_VALUE = re.compile(r"^\s*([0-9a-f]{32})-([0-9a-f]{16})(?:-[01])?\s*$")
@@ -83,14 +87,12 @@ def _handlers(signals: Any) -> list[tuple[Any, Any]]:
     ]
 
 
+@guarded("celery before_task_publish")
 def _on_publish(sender: Any = None, headers: Any = None, **_: Any) -> None:
-    if not isinstance(headers, dict) or sdk_core.get_client() is None:
+    if not isinstance(headers, dict) or not is_enabled():
         return
-    try:
-        trace = trace_context(sdk_core.get_isolation_scope())
-        headers[TRACE_HEADER] = f"{trace['trace_id']}-{trace['span_id']}"
-    except Exception as error:
-        log_internal_error("celery before_task_publish", error)
+    trace = trace_context(sdk_core.get_isolation_scope())
+    headers[TRACE_HEADER] = f"{trace['trace_id']}-{trace['span_id']}"
 
 
 def _on_prerun(sender: Any = None, task_id: Any = None, task: Any = None, **_: Any) -> None:
@@ -156,9 +158,7 @@ def _on_postrun(sender: Any = None, task_id: Any = None, **_: Any) -> None:
 
 
 def _on_process_shutdown(**_: Any) -> None:
-    client = sdk_core.get_client()
-    if client is not None:
-        sdk_core.flush(client.options.shutdown_timeout)
+    flush_before_exit()
 
 
 def _expected(task: Any, exc: BaseException) -> bool:

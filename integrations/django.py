@@ -24,7 +24,6 @@ from dataclasses import dataclass
 from typing import Any, Callable, Optional
 
 import sdk_core
-from integrations import DidNotEnable
 from integrations._patch import unwrap, wrap
 from integrations._request import (
     Extracted,
@@ -45,7 +44,7 @@ from integrations._request import (
 )
 from integrations.asgi import run_asgi
 from integrations.wsgi import run_wsgi
-from sdk_core._internal_errors import log_internal_error
+from sdk_core.integration import DidNotEnable, guarded, is_enabled, log_internal_error
 
 __all__ = ["DjangoIntegration"]
 
@@ -150,7 +149,7 @@ async def _asgi_call(wrapped: Callable[..., Any], instance: Any, args: tuple[Any
 
 def _get_response(wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     request = args[0] if args else kwargs.get("request")
-    if request is None or sdk_core.get_client() is None:
+    if request is None or not is_enabled():
         return wrapped(*args, **kwargs)
     state = current_request()
     if state is not None:
@@ -166,7 +165,7 @@ async def _get_response_async(
     wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
 ) -> Any:
     request = args[0] if args else kwargs.get("request")
-    if request is None or sdk_core.get_client() is None:
+    if request is None or not is_enabled():
         return await wrapped(*args, **kwargs)
     state = current_request()
     if state is not None:
@@ -178,20 +177,18 @@ async def _get_response_async(
         return await wrapped(*args, **kwargs)
 
 
+@guarded("django request")
 def _describe(state: RequestScope, request: Any) -> None:
     """Point the request's scope at the ``HttpRequest``; everything is read only if an event is captured."""
-    try:
-        state.extract = _extractor(request)
-        state.transaction = _transaction(request, _config.transaction_style)
-        state.user = _user(request)
-    except Exception as exc:
-        log_internal_error("django request", exc)
+    state.extract = _extractor(request)
+    state.transaction = _transaction(request, _config.transaction_style)
+    state.user = _user(request)
 
 
 def _on_exception(sender: Any, request: Any = None, **kwargs: Any) -> None:
     """``got_request_exception``: Django is handling an uncaught error (``sys.exc_info()`` is set)."""
     exc = sys.exc_info()[1]
-    if exc is None or sdk_core.get_client() is None:
+    if exc is None or not is_enabled():
         return
     fallback = None
     if request is not None and current_request() is None:
@@ -336,7 +333,7 @@ def _executemany(wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ..
 def _run_query(
     wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any], many: bool
 ) -> Any:
-    if not _config.record_sql or sdk_core.get_client() is None:
+    if not _config.record_sql or not is_enabled():
         return wrapped(*args, **kwargs)
     sql = args[0] if args else kwargs.get("sql")
     started = time.perf_counter()

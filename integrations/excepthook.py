@@ -16,7 +16,7 @@ from types import TracebackType
 from typing import Callable, Optional
 
 import sdk_core
-from sdk_core._internal_errors import log_internal_error
+from sdk_core.integration import flush_before_exit, is_enabled, log_internal_error
 
 ExceptHook = Callable[[type[BaseException], BaseException, Optional[TracebackType]], object]
 
@@ -63,13 +63,12 @@ class ExcepthookIntegration:
 
 
 def _report(exc: BaseException, tb: Optional[TracebackType]) -> None:
-    client = sdk_core.get_client()
-    if client is None:
+    if not is_enabled():
         return
     if exc.__traceback__ is None and tb is not None:
         exc = exc.with_traceback(tb)
     sdk_core.capture_exception(exc, mechanism={"type": "excepthook", "handled": False}, level="fatal")
-    sdk_core.flush(client.options.shutdown_timeout)
+    flush_before_exit()
 
 
 __all__ = ["ExcepthookIntegration"]

@@ -18,8 +18,6 @@ from dataclasses import dataclass
 from importlib.metadata import version
 from typing import Any, Callable, Optional, cast
 
-import sdk_core
-from integrations import DidNotEnable
 from integrations._patch import unwrap, wrap
 from integrations._request import (
     Extracted,
@@ -36,7 +34,7 @@ from integrations._request import (
     set_oversize_body,
 )
 from integrations.wsgi import run_wsgi
-from sdk_core._internal_errors import log_internal_error
+from sdk_core.integration import DidNotEnable, guarded, is_enabled, log_internal_error
 
 __all__ = ["FlaskIntegration"]
 
@@ -117,21 +115,19 @@ def _flask_call(wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...
     return run_wsgi(wrapped, args[0], args[1], "flask")
 
 
+@guarded("flask request")
 def _on_request_started(sender: Any, **kwargs: Any) -> None:
     state = current_request()
     if state is None:
         return
-    try:
-        from flask import request
+    from flask import request
 
-        _describe(state, cast(Any, request)._get_current_object())
-    except Exception as exc:
-        log_internal_error("flask request", exc)
+    _describe(state, cast(Any, request)._get_current_object())
 
 
 def _on_exception(sender: Any, exception: Optional[BaseException] = None, **kwargs: Any) -> None:
     exc = exception if exception is not None else sys.exc_info()[1]
-    if exc is None or sdk_core.get_client() is None:
+    if exc is None or not is_enabled():
         return
     fallback = None
     if current_request() is None:

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from sdk_core.transport.worker import is_worker_thread
+from sdk_core.integration import DidNotEnable, is_sdk_sending
 
-from . import DidNotEnable, _patch
+from . import _patch
 from .stdlib import http_breadcrumb
 
 
@@ -41,7 +41,7 @@ def _request_of(args: Any, kwargs: Any) -> Any:
 
 
 def _send(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
-    if is_worker_thread():
+    if is_sdk_sending():
         return wrapped(*args, **kwargs)
     request = _request_of(args, kwargs)
     try:

@@ -19,11 +19,18 @@ from collections.abc import Iterable, Mapping
 from typing import Any, Optional
 
 import sdk_core
-from sdk_core._internal_errors import log_internal_error
-from sdk_core.capture import event_from_exception, event_from_message
-from sdk_core.event import level_name
-from sdk_core.transport.worker import is_worker_thread
-from sdk_core.types import Event, Hint
+from sdk_core.integration import (
+    Event,
+    Hint,
+    add_event_processor,
+    event_from_exception,
+    event_from_message,
+    is_enabled,
+    is_sdk_sending,
+    level_name,
+    log_internal_error,
+    remove_event_processor,
+)
 
 from . import _patch
 
@@ -67,18 +74,14 @@ class LoggingIntegration:
         global _active
         _active = self
         _patch.wrap(logging.Logger, "callHandlers", _call_handlers)
-        global_scope = sdk_core.get_global_scope()
-        if _remember_captured not in global_scope.processors:
-            global_scope.add_event_processor(_remember_captured)
+        add_event_processor(_remember_captured)
 
     def uninstall(self) -> None:
         global _active
         if _active is self:
             _active = None
         _patch.unwrap(logging.Logger, "callHandlers")
-        processors = sdk_core.get_global_scope().processors
-        while _remember_captured in processors:
-            processors.remove(_remember_captured)
+        remove_event_processor(_remember_captured)
         _recent.exc = None
 
     # -- per record ------------------------------------------------------------------------
@@ -94,7 +97,7 @@ class LoggingIntegration:
         wants_crumb = self.level is not None and levelno >= self.level
         if not (wants_event or wants_crumb) or getattr(_recent, "busy", False):
             return
-        if self._ignored(record.name) or is_worker_thread() or sdk_core.get_client() is None:
+        if self._ignored(record.name) or is_sdk_sending() or not is_enabled():
             return
         _recent.busy = True
         try:
@@ -138,9 +141,6 @@ def _call_handlers(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
 
 
 def _capture(record: logging.LogRecord) -> None:
-    client = sdk_core.get_client()
-    if client is None:
-        return
     level = level_name(record.levelno)
     exc = _exception(record)
     hint: Hint
@@ -148,9 +148,10 @@ def _capture(record: logging.LogRecord) -> None:
         if _recent.exc is exc:
             _recent.exc = None
             return
-        event, hint = event_from_exception(
-            exc, client.frames, client.options.max_value_length, {"type": "logging", "handled": True}, level
-        )
+        built = event_from_exception(exc, mechanism={"type": "logging", "handled": True}, level=level)
+        if built is None:
+            return
+        event, hint = built
     else:
         event = event_from_message(_formatted(record), level)
         hint = {}

@@ -16,8 +16,7 @@ from typing import Any, Optional
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 import sdk_core
-from sdk_core._internal_errors import log_internal_error
-from sdk_core.transport.worker import is_worker_thread
+from sdk_core.integration import guarded, is_sdk_sending, log_internal_error
 
 from . import _patch
 
@@ -38,7 +37,7 @@ class StdlibIntegration:
 
 def _putrequest(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
     result = wrapped(*args, **kwargs)
-    if not is_worker_thread():
+    if not is_sdk_sending():
         try:
             method = args[0] if args else kwargs.get("method")
             url = args[1] if len(args) > 1 else kwargs.get("url")
@@ -90,28 +89,26 @@ def sanitize_url(url: str) -> tuple[str, Optional[str]]:
         return "[unparseable url]", None
 
 
+@guarded("http breadcrumb")
 def http_breadcrumb(method: str, url: str, status_code: Optional[int] = None, *, reason: Optional[str] = None) -> None:
     """Record one outgoing request: category ``http``, level from the status. Never raises."""
-    if is_worker_thread():
+    if is_sdk_sending():
         return
-    try:
-        clean, query = sanitize_url(url)
-        data: dict[str, Any] = {"method": method.upper(), "url": clean}
-        if query:
-            data["http.query"] = query
-        level = "info"
-        if status_code is not None:
-            data["status_code"] = status_code
-            if status_code >= 500:
-                level = "error"
-            elif status_code >= 400:
-                level = "warning"
-        if reason is not None:
-            data["reason"] = reason
+    clean, query = sanitize_url(url)
+    data: dict[str, Any] = {"method": method.upper(), "url": clean}
+    if query:
+        data["http.query"] = query
+    level = "info"
+    if status_code is not None:
+        data["status_code"] = status_code
+        if status_code >= 500:
             level = "error"
-        sdk_core.add_breadcrumb(type="http", category="http", level=level, data=data)
-    except Exception as error:
-        log_internal_error("http breadcrumb", error)
+        elif status_code >= 400:
+            level = "warning"
+    if reason is not None:
+        data["reason"] = reason
+        level = "error"
+    sdk_core.add_breadcrumb(type="http", category="http", level=level, data=data)
 
 
 __all__ = ["StdlibIntegration", "http_breadcrumb", "sanitize_url"]

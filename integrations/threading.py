@@ -16,8 +16,7 @@ import threading
 from typing import Any, Callable, Optional
 
 import sdk_core
-from sdk_core._internal_errors import log_internal_error
-from sdk_core.transport.worker import WORKER_THREAD_NAME
+from sdk_core.integration import is_sdk_sending, log_internal_error
 
 from . import _patch
 
@@ -97,7 +96,7 @@ def _start(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
     if (
         _propagating
         and isinstance(instance, threading.Thread)
-        and instance.name != WORKER_THREAD_NAME  # the SDK's own worker needs no scope of ours
+        and not is_sdk_sending()  # the SDK's own worker needs no scope of ours
         and not getattr(instance, "_coderadar_scoped", False)
     ):
         try:

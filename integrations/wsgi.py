@@ -14,7 +14,6 @@ from __future__ import annotations
 import contextvars
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Mapping, Optional
 
-import sdk_core
 from integrations._request import (
     Extracted,
     Policy,
@@ -24,6 +23,7 @@ from integrations._request import (
     from_environ,
     request_scope,
 )
+from sdk_core.integration import is_enabled
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
@@ -54,7 +54,7 @@ def run_wsgi(
     mechanism_type: str,
 ) -> Iterable[bytes]:
     """Call ``app`` inside a request scope; the shared core of every WSGI-based integration."""
-    if sdk_core.get_client() is None or current_request() is not None:
+    if not is_enabled() or current_request() is not None:
         return app(environ, start_response)
     with request_scope(
         _environ_extractor(environ),

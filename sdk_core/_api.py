@@ -8,7 +8,7 @@ from typing import Any, Optional
 from ._internal_errors import log_internal_error
 from .capture import event_from_exception, event_from_message, make_breadcrumb
 from .client import Client
-from .options import validate
+from .options import Options, validate
 from .scope import get_isolation_scope
 from .telemetry import record_on_span
 from .types import Hint
@@ -35,12 +35,12 @@ def init(dsn: Optional[str] = None, **options: Any) -> Optional[Client]:
     return _client
 
 
-def _install_integrations(opts: Any) -> list[str]:
+def _install_integrations(opts: Options) -> list[str]:
+    # The one place the core reaches the integrations package (DEFAULT_INTEGRATIONS lists the defaults).
     try:
-        import integrations
+        from integrations import setup_integrations
 
-        setup = getattr(integrations, "setup_integrations", None)
-        return list(setup(opts)) if setup is not None else []
+        return setup_integrations(opts.integrations, default_integrations=opts.default_integrations)
     except Exception as exc:
         log_internal_error("integrations setup", exc)
         return []
@@ -48,11 +48,9 @@ def _install_integrations(opts: Any) -> list[str]:
 
 def _uninstall_integrations() -> None:
     try:
-        import integrations
+        from integrations import uninstall_all
 
-        teardown = getattr(integrations, "uninstall_all", None)
-        if teardown is not None:
-            teardown()
+        uninstall_all()
     except Exception as exc:
         log_internal_error("integrations teardown", exc)
 

@@ -61,16 +61,21 @@ def log_internal_error(where: str, exc: BaseException | None = None) -> None:
         pass
 
 
-def guarded(default: Any = None) -> Callable[[F], F]:
-    """Decorate a public function so no SDK error reaches the caller; it returns ``default`` instead."""
+def guarded(where: str | None = None, *, default: Any = None) -> Callable[[F], F]:
+    """Decorate a hook or public function so no SDK error reaches the caller; it returns ``default`` instead.
+
+    The failure is logged (rate-limited) as an internal error in ``where`` (default: the function's name).
+    """
 
     def decorate(fn: F) -> F:
+        place = where or fn.__qualname__
+
         @functools.wraps(fn)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             try:
                 return fn(*args, **kwargs)
             except Exception as exc:
-                log_internal_error(fn.__qualname__, exc)
+                log_internal_error(place, exc)
                 return default
 
         return wrapper  # type: ignore[return-value]

@@ -39,6 +39,7 @@ def event_from_exception(
 def event_from_message(
     message: Any, level: Any, params: Optional[list[Any]] = None, formatted: Optional[str] = None
 ) -> Event:
+    """A message event: ``logentry`` keeps the template and its params apart so scrubbing and grouping see both."""
     text = safe_str(message, 8192)
     logentry: dict[str, Any] = {"message": text}
     if params:

@@ -27,6 +27,7 @@ import time
 from typing import TYPE_CHECKING, Any, Callable
 
 from .._internal_errors import log_internal_error, logger
+from .._sending import sdk_sending
 from .._version import SDK_NAME, VERSION
 from ..event import format_timestamp
 from ..types import DropReason
@@ -268,7 +269,8 @@ class HttpTransport:
             body = gzip_bytes(body)
             headers["Content-Encoding"] = "gzip"
         try:
-            response = self._http().post(self._dsn.envelope_url, content=body, headers=headers)
+            with sdk_sending():
+                response = self._http().post(self._dsn.envelope_url, content=body, headers=headers)
         except httpx.TimeoutException:
             return None, {}, "timeout"
         except Exception as exc:
@@ -287,7 +289,8 @@ class HttpTransport:
         started = self._clock()
         self._retry_after = None
         try:
-            response = self._http().post(self._dsn.envelope_url, content=body, headers=headers)
+            with sdk_sending():
+                response = self._http().post(self._dsn.envelope_url, content=body, headers=headers)
         except Exception as exc:
             logger.debug("envelope not delivered: %s", type(exc).__name__)
             return None, self._clock() - started

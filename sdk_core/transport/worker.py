@@ -11,6 +11,7 @@ from typing import Any, Callable, Deque, Generic, Optional, TypeVar
 
 from .. import _internal_errors
 from .._internal_errors import log_internal_error
+from .._sending import mark_sdk_thread, sdk_sending
 
 T = TypeVar("T")
 
@@ -18,11 +19,6 @@ _workers: weakref.WeakSet[Worker[Any]] = weakref.WeakSet()
 
 
 WORKER_THREAD_NAME = "sdk_core.worker"
-
-
-def is_worker_thread() -> bool:
-    """True on the SDK's own worker: integrations skip breadcrumbs for the SDK's own requests."""
-    return threading.current_thread().name == WORKER_THREAD_NAME
 
 
 class _FlushMarker:
@@ -152,9 +148,11 @@ class Worker(Generic[T]):
                 return
             thread = threading.Thread(target=self._run, name=self._name, daemon=True)
             self._thread = thread
-            thread.start()
+            with sdk_sending():  # the threading integration leaves the SDK's own thread alone
+                thread.start()
 
     def _run(self) -> None:
+        mark_sdk_thread()
         queue = self._queue
         next_tick: Optional[float] = time.monotonic() if self._on_idle is not None else None
         while True:

@@ -24,9 +24,9 @@ with warnings.catch_warnings():
     from starlette.testclient import TestClient
 
 import sdk_core
-from integrations._request import parse_sentry_trace, parse_traceparent
 from integrations.asgi import AsgiMiddleware
 from integrations.wsgi import WsgiMiddleware
+from sdk_core.integration import parse_sentry_trace, parse_traceparent
 from sdk_core.testing import assert_no_secrets
 from sdk_core.transport.memory import InMemoryTransport
 

@@ -1,0 +1,139 @@
+"""The one surface integrations use: ``integrations/*`` import ``sdk_core`` and this module, nothing else.
+
+It is also the API for third-party integrations. Everything here is safe to call before ``init``
+(it answers "no client" instead of raising), and nothing here can raise into the host except the
+documented ``TypeError``/``DidNotEnable`` at set-up time.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any, Protocol, runtime_checkable
+
+from ._api import get_client
+from ._internal_errors import guarded, log_internal_error, logger
+from ._sending import is_sdk_sending, sdk_sending
+from .capture import event_from_exception as _event_from_exception
+from .capture import event_from_message
+from .event import level_name, set_meta
+from .propagation import continue_trace, parse_sentry_trace, parse_traceparent
+from .scope import get_global_scope
+from .telemetry import trace_context
+from .types import Event, EventProcessor, Hint
+
+sdk_logger: logging.Logger = logger
+"""The ``sdk_core`` logger: integrations report their own failures here, never to the host."""
+
+
+class DidNotEnable(Exception):
+    """Raised by ``setup_once`` when the integration's framework is missing or too old; it stays off."""
+
+
+@runtime_checkable
+class Integration(Protocol):
+    """A framework adapter: ``setup_once`` installs its hooks (idempotently), ``uninstall`` removes them."""
+
+    identifier: str
+
+    def setup_once(self) -> None:
+        """Install hooks. Called at most once per process until ``uninstall``."""
+
+    def uninstall(self) -> None:
+        """Remove every hook ``setup_once`` installed, restoring the originals."""
+
+
+@dataclass(frozen=True)
+class IntegrationOptions:
+    """The options integrations may read, as a read-only view (the client's full options stay private)."""
+
+    send_default_pii: bool
+    max_request_body_size: str
+    max_value_length: int
+    include_local_variables: bool
+    shutdown_timeout: float
+    debug: bool
+
+
+def options() -> IntegrationOptions | None:
+    """The running client's options that concern integrations, or None before ``init``."""
+    client = get_client()
+    if client is None:
+        return None
+    opts = client.options
+    return IntegrationOptions(
+        send_default_pii=bool(opts.send_default_pii),
+        max_request_body_size=opts.max_request_body_size,
+        max_value_length=opts.max_value_length,
+        include_local_variables=opts.include_local_variables,
+        shutdown_timeout=opts.shutdown_timeout,
+        debug=bool(opts.debug),
+    )
+
+
+def is_enabled() -> bool:
+    """True when a client is running: integrations skip all work otherwise."""
+    return get_client() is not None
+
+
+def event_from_exception(
+    exc: BaseException, *, mechanism: dict[str, Any] | None = None, level: str = "error"
+) -> tuple[Event, Hint] | None:
+    """An event (exception chain, frames, locals) and its hint, built with the client's settings.
+
+    None before ``init``. Integrations that add their own fields (``logentry``, ``logger``) build
+    the event here and hand it to ``sdk_core.capture_event``.
+    """
+    client = get_client()
+    if client is None:
+        return None
+    return _event_from_exception(exc, client.frames, client.options.max_value_length, mechanism, level)
+
+
+def flush_before_exit() -> None:
+    """Deliver what is queued, within ``shutdown_timeout``: for hooks that run just before a process ends."""
+    client = get_client()
+    if client is not None:
+        client.flush(client.options.shutdown_timeout)
+
+
+def add_event_processor(processor: EventProcessor) -> None:
+    """Run ``processor`` on every event of the process (global scope); adding it twice is a no-op."""
+    scope = get_global_scope()
+    if processor not in scope.processors:
+        scope.add_event_processor(processor)
+
+
+def remove_event_processor(processor: EventProcessor) -> None:
+    """Remove a processor added with ``add_event_processor`` (integrations call it from ``uninstall``)."""
+    processors = get_global_scope().processors
+    while processor in processors:
+        processors.remove(processor)
+
+
+__all__ = [
+    "DidNotEnable",
+    "Event",
+    "EventProcessor",
+    "Hint",
+    "Integration",
+    "IntegrationOptions",
+    "add_event_processor",
+    "continue_trace",
+    "event_from_exception",
+    "event_from_message",
+    "flush_before_exit",
+    "guarded",
+    "is_enabled",
+    "is_sdk_sending",
+    "level_name",
+    "log_internal_error",
+    "options",
+    "parse_sentry_trace",
+    "parse_traceparent",
+    "remove_event_processor",
+    "sdk_logger",
+    "sdk_sending",
+    "set_meta",
+    "trace_context",
+]
