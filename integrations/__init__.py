@@ -60,19 +60,20 @@ def _celery() -> Integration:
     return CeleryIntegration()
 
 
-DEFAULT_INTEGRATIONS: tuple[Callable[[], Integration], ...] = (
-    _excepthook,
-    _logging,
-    _threading,
-    _stdlib,
-    _httpx,
-    _django,
-    _flask,
-    _celery,
+DEFAULT_INTEGRATIONS: tuple[tuple[str | None, Callable[[], Integration]], ...] = (
+    (None, _excepthook),
+    (None, _logging),
+    (None, _threading),
+    (None, _stdlib),
+    ("httpx", _httpx),
+    ("django", _django),
+    ("flask", _flask),
+    ("celery", _celery),
 )
-"""The one place the default integrations are listed, in install order.
+"""The one place the default integrations are listed, in install order: (framework module, factory).
 
-Each factory imports its module; one whose framework is missing raises ImportError or
+The framework module names the library the integration instruments (None: the standard library).
+Each factory imports its integration module; one whose framework is missing raises ImportError or
 ``DidNotEnable`` and is skipped. Opt-in integrations (asyncio) are not here: pass them in
 ``init(integrations=[...])``.
 """
@@ -83,7 +84,7 @@ _installed: dict[str, Integration] = {}
 
 def _defaults() -> list[Integration]:
     found: list[Integration] = []
-    for factory in DEFAULT_INTEGRATIONS:
+    for _framework, factory in DEFAULT_INTEGRATIONS:
         try:
             found.append(factory())
         except (ImportError, DidNotEnable):
