@@ -14,11 +14,12 @@ import sys
 import time
 from collections import Counter
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import pytest
 
 from tests.support.loopback import LoopbackServer, Reply
+from tests.support.processes import close_pipes
 
 pytestmark = pytest.mark.skipif(os.name != "posix", reason="SIGKILL and flock")
 
@@ -77,11 +78,26 @@ sdk_core.close()
 """
 
 
+_started: list[subprocess.Popen[str]] = []
+
+
+@pytest.fixture(autouse=True)
+def _reap_children() -> Iterator[None]:
+    """Every child is killed (if still running) and its pipes closed when the test ends."""
+    yield
+    while _started:
+        proc = _started.pop()
+        kill(proc)
+        close_pipes(proc)
+
+
 def run(script: str, *args: str, stdout: Any = subprocess.PIPE) -> subprocess.Popen[str]:
     env = dict(os.environ, PYTHONPATH=str(ROOT))
-    return subprocess.Popen(
+    proc = subprocess.Popen(
         [sys.executable, "-c", script, *args], cwd=ROOT, env=env, stdout=stdout, stderr=subprocess.PIPE, text=True
     )
+    _started.append(proc)
+    return proc
 
 
 def kill(proc: subprocess.Popen[str]) -> None:

@@ -16,6 +16,7 @@ import pytest
 
 from sdk_core.transport.envelope import Envelope, Item
 from sdk_core.transport.spool import DiskSpool, SpooledEnvelope, decode, encode, namespace_for
+from tests.support.processes import close_pipes
 
 ROOT = Path(__file__).resolve().parents[2]
 posix_only = pytest.mark.skipif(os.name != "posix", reason="POSIX permissions and flock")
@@ -302,6 +303,7 @@ def test_claims_of_a_killed_process_are_reclaimed(tmp_path: Path) -> None:
         spool.remove(back)
         assert list((tmp_path / "owners").iterdir()) == [tmp_path / "owners" / f"{spool.owner}.lock"]
     finally:
+        close_pipes(child)
         if child.poll() is None:
             os.kill(child.pid, signal.SIGKILL)
             child.wait(10)

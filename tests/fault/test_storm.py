@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.loopback import LoopbackServer
+from tests.support.processes import close_pipes
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc/self/status")
 
@@ -114,6 +115,7 @@ def test_storm_with_the_endpoint_down(tmp_path: Path, spool: bool) -> None:
         if child.poll() is None:
             child.kill()
             child.wait(10)
+        close_pipes(child)
         server.stop()
     assert result["flushed"] and not result["pending_reports"], result
     dropped = {tuple(k.split(":")): q for k, q in result["dropped"].items()}

@@ -130,3 +130,10 @@ def stop(proc: subprocess.Popen[bytes], timeout: float = STOP_TIMEOUT) -> None:
         if pipe is not None:
             with contextlib.suppress(OSError):
                 pipe.close()
+
+
+def close_pipes(proc: subprocess.Popen[Any]) -> None:
+    """Close a child's stdin/stdout/stderr pipes (pytest -W error turns a leaked pipe into a failure)."""
+    for stream in (proc.stdin, proc.stdout, proc.stderr):
+        if stream is not None:
+            stream.close()
