@@ -23,11 +23,11 @@ def main(argv: Optional[list[str]] = None) -> int:
         return 0 if args else 2
     command, rest = args[0], args[1:]
     if command == "serve":
-        from .receiver import serve_main
+        from .devserver.cli import serve_main
 
         return serve_main(rest)
     if command == "events":
-        from .receiver import events_main
+        from .devserver.cli import events_main
 
         return events_main(rest)
     if command in ("check", "send-test-event"):

@@ -1,4 +1,4 @@
-"""SQLite storage for the local development receiver (``sdk_core.receiver``).
+"""SQLite storage for the development receiver (:mod:`sdk_core.devserver.receiver`).
 
 One connection guarded by a lock: the receiver's request threads write through it, and
 ``read_*`` helpers open their own short-lived connection. File databases use WAL so that
@@ -225,7 +225,7 @@ class ReceiverStore:
             self._check_open()
             return _select_stats(self._conn)
 
-    # -- reads for the web console (sdk_core.console) ------------------------------------------
+    # -- reads for the web console (sdk_core.devserver.console) ------------------------------------------
 
     def listing(
         self, *, level: str | None = None, before: int | None = None, after: int | None = None, limit: int = 100
