@@ -54,6 +54,7 @@ class EventView(ValueRenderer):
         return label, self.value(self.payload[key], (key,))
 
     def overview(self) -> Html:
+        """The "Event" facts: ids, times, release, environment, trace, SDK, size."""
         trace = dict_of(dict_of(self.payload.get("contexts")).get("trace"))
         sdk = dict_of(self.payload.get("sdk"))
         sdk_text = " ".join(x for x in (str_of(sdk.get("name")), str_of(sdk.get("version"))) if x)
@@ -83,6 +84,7 @@ class EventView(ValueRenderer):
         return el("section", el("h2", "Event"), el("dl", items, class_="facts"), id="overview")
 
     def message(self) -> Html | None:
+        """The log message (formatted, else the template, and its params), when there is one."""
         parts = []
         logentry = self.payload.get("logentry")
         if isinstance(logentry, dict):
@@ -104,6 +106,7 @@ class EventView(ValueRenderer):
         return el("section", el("h2", "Message"), parts, id="message")
 
     def frame(self, frame: Mapping[str, Any], path: Path) -> Html:
+        """One frame: function and location; source context and locals, open when in-app or redacted."""
         in_app = frame.get("in_app") is True
         function = str_of(frame.get("function")) or "?"
         filename = str_of(frame.get("filename")) or str_of(frame.get("abs_path")) or str_of(frame.get("module")) or "?"
@@ -155,6 +158,7 @@ class EventView(ValueRenderer):
         )
 
     def stacktrace(self, stacktrace: Any, path: Path) -> Html | None:
+        """A stack trace's frames, most recent call last."""
         frames = list_of(dict_of(stacktrace).get("frames"))
         if not frames:
             return None
@@ -171,6 +175,7 @@ class EventView(ValueRenderer):
         )
 
     def exceptions(self) -> Html | None:
+        """The exception chain, the raised exception first, each with its mechanism and frames."""
         container = self.payload.get("exception")
         values = values_of(container)
         base: Path = ("exception", "values") if isinstance(container, dict) else ("exception",)
@@ -221,6 +226,7 @@ class EventView(ValueRenderer):
         return el("section", el("h2", title), blocks, id="exception")
 
     def other_stacktraces(self) -> Html | None:
+        """The event's own stack trace and the threads' stacks."""
         blocks = []
         top = self.stacktrace(self.payload.get("stacktrace"), ("stacktrace",))
         if top is not None:
@@ -241,6 +247,7 @@ class EventView(ValueRenderer):
         return el("section", el("h2", "Stack traces"), blocks, id="threads")
 
     def breadcrumbs(self) -> Html | None:
+        """The breadcrumb timeline, oldest first."""
         container = self.payload.get("breadcrumbs")
         crumbs = values_of(container)
         base: Path = ("breadcrumbs", "values") if isinstance(container, dict) else ("breadcrumbs",)
@@ -288,6 +295,7 @@ class EventView(ValueRenderer):
         )
 
     def request(self) -> Html | None:
+        """The HTTP request: method and URL, then headers, data and the rest."""
         request = self.payload.get("request")
         if not isinstance(request, dict) or not request:
             return None
@@ -305,6 +313,7 @@ class EventView(ValueRenderer):
         return el("section", el("h2", "Request"), line, table, id="request")
 
     def simple(self, key: str, title: str) -> Html | None:
+        """A top-level field drawn as a value (``user``, ``extra``), when present or redacted."""
         if key not in self.payload and not meta_node(self.meta, (key,)):
             return None
         value = self.payload.get(key)
@@ -313,6 +322,7 @@ class EventView(ValueRenderer):
         return el("section", el("h2", title), self.value(value if value is not None else {}, (key,)), id=key)
 
     def tags(self) -> Html | None:
+        """Tags as chips, from either the dict or the ``[[key, value]]`` form."""
         tags = self.payload.get("tags")
         if isinstance(tags, list):  # [[key, value], ...]
             chips = []
@@ -349,6 +359,7 @@ class EventView(ValueRenderer):
         return el("section", el("h2", "Tags"), body, id="tags")
 
     def contexts(self) -> Html | None:
+        """One card per context (runtime, os, trace, ...)."""
         contexts = self.payload.get("contexts")
         if not isinstance(contexts, dict) or not contexts:
             return None
@@ -359,6 +370,7 @@ class EventView(ValueRenderer):
         return el("section", el("h2", "Contexts"), el("div", cards, class_="contexts"), id="contexts")
 
     def other(self) -> Html | None:
+        """Top-level fields no other section draws, folded."""
         rest = {k: v for k, v in self.payload.items() if k not in _COVERED}
         if not rest:
             return None
@@ -370,6 +382,7 @@ class EventView(ValueRenderer):
         )
 
     def raw(self) -> Html:
+        """The payload as JSON text, with links to open or download it."""
         row_id = int(self.row["id"])
         return el(
             "section",
@@ -389,6 +402,7 @@ class EventView(ValueRenderer):
         )
 
     def privacy(self) -> Html:
+        """The Privacy panel: every ``_meta`` remark, linked to its spot when drawn, and the receiver's second layer."""
         rows = []
         for remark in self.remarks:
             anchor = self.anchors[remark.path]
@@ -465,6 +479,7 @@ class EventView(ValueRenderer):
         )
 
     def render(self) -> Html:
+        """The whole page body: headline, location, sections, then the Privacy panel (drawn last)."""
         level = str_of(self.row.get("level")) or "error"
         location = self.summary.location
         head = el(
