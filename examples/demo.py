@@ -16,7 +16,7 @@ import threading
 from typing import Any, Optional
 
 import sdk_core
-from sdk_core.receiver import DEFAULT_PORT, Receiver, credential_scrub, read_events
+from sdk_core.devserver import DEFAULT_PORT, Receiver, credential_scrub, read_events
 
 PASSWORD = "correct-horse-battery-staple"
 AUTH_HEADER = "Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJkZW1vIn0.c2lnbmF0dXJlLWRlbW8tb25seQ"

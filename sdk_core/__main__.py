@@ -1,10 +1,12 @@
-"""``python -m sdk_core``: serve (local receiver), events (read it), check (a DSN), scrub-preview."""
+"""``python -m sdk_core``: serve (local receiver), events (read it), check (a DSN), scrub-preview.
+
+Only dispatch lives here; each command is imported when it runs, so ``serve`` and ``events``
+(:mod:`sdk_core.devserver.cli`) load the development server and nothing else does.
+"""
 
 from __future__ import annotations
 
-import argparse
 import sys
-from typing import Optional
 
 USAGE = """usage: python -m sdk_core COMMAND [options]
 
@@ -16,28 +18,25 @@ commands:
 """
 
 
-def main(argv: Optional[list[str]] = None) -> int:
+def main(argv: list[str] | None = None) -> int:
+    """Run one command; returns the exit status (2 for usage errors)."""
     args = list(sys.argv[1:] if argv is None else argv)
     if not args or args[0] in ("-h", "--help", "help"):
         print(USAGE)
         return 0 if args else 2
     command, rest = args[0], args[1:]
     if command == "serve":
-        from .receiver import serve_main
+        from .devserver.cli import serve_main
 
         return serve_main(rest)
     if command == "events":
-        from .receiver import events_main
+        from .devserver.cli import events_main
 
         return events_main(rest)
     if command in ("check", "send-test-event"):
-        from .check import run_check
+        from .check import check_main
 
-        parser = argparse.ArgumentParser(prog="python -m sdk_core check")
-        parser.add_argument("--dsn", help="DSN to check (default: $CODERADAR_DSN)")
-        parser.add_argument("--timeout", type=float, default=10.0)
-        ns = parser.parse_args(rest)
-        return run_check(ns.dsn, timeout=ns.timeout)
+        return check_main(rest)
     if command == "scrub-preview":
         from scrubbers.__main__ import main as scrub_main
 

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import argparse
 import os
 import sys
-from typing import Any, Optional, TextIO
+from typing import Any, TextIO
 
 from ._version import SDK_NAME, VERSION
 from .dsn import Dsn
@@ -24,7 +25,16 @@ _VERDICTS = {
 }
 
 
-def run_check(dsn_value: Optional[str], out: TextIO = sys.stdout, timeout: float = 10.0) -> int:
+def check_main(argv: list[str]) -> int:
+    """``python -m sdk_core check [--dsn DSN] [--timeout S]``: parse the flags, run :func:`run_check`."""
+    parser = argparse.ArgumentParser(prog="python -m sdk_core check")
+    parser.add_argument("--dsn", help="DSN to check (default: $CODERADAR_DSN)")
+    parser.add_argument("--timeout", type=float, default=10.0)
+    ns = parser.parse_args(argv)
+    return run_check(ns.dsn, timeout=ns.timeout)
+
+
+def run_check(dsn_value: str | None, out: TextIO = sys.stdout, timeout: float = 10.0) -> int:
     """Return 0 when the server accepted the test event, 1 otherwise (2 for a bad DSN)."""
     import time
 

@@ -1,7 +1,8 @@
-"""Sentry envelope: headers and items in, bytes out. Protocol only, no I/O."""
+"""Sentry envelope: headers and items to bytes, and bytes back (:func:`parse`). Protocol only, no I/O."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,26 +22,33 @@ CATEGORY_BY_TYPE = {
 
 @dataclass
 class Item:
+    """One envelope item: its type, raw payload bytes and the other item-header keys."""
+
     type: str
     payload: bytes
     headers: dict[str, Any] = field(default_factory=dict)
 
     @property
     def category(self) -> str:
+        """The rate-limit / client-report category of this item type."""
         return CATEGORY_BY_TYPE.get(self.type, "default")
 
 
 @dataclass
 class Envelope:
+    """Envelope headers and items: what one POST to ``/api/<project>/envelope/`` carries."""
+
     headers: dict[str, Any]
     items: list[Item] = field(default_factory=list)
 
     @property
     def event_id(self) -> str | None:
+        """The ``event_id`` header, when it is a string."""
         value = self.headers.get("event_id")
         return value if isinstance(value, str) else None
 
     def serialize(self) -> bytes:
+        """The wire format: header line, then per item a header line (with ``length``) and the payload."""
         parts = [orjson.dumps(self.headers)]
         for item in self.items:
             headers = {"type": item.type, "length": len(item.payload), **item.headers}
@@ -49,53 +57,91 @@ class Envelope:
         return b"\n".join(parts) + b"\n"
 
     def without(self, categories: set[str]) -> Envelope:
+        """A copy without the items of ``categories`` (rate-limited ones are dropped, the rest sent)."""
         return Envelope(self.headers, [i for i in self.items if i.category not in categories])
 
 
 class EnvelopeParseError(ValueError):
-    pass
+    """The bytes are not a well-formed envelope (the receiver answers 400; the spool drops the file)."""
+
+
+def loads(data: bytes) -> Any:
+    """Strict JSON (valid UTF-8, no NaN/Infinity), as envelope parts must be; raises ValueError.
+
+    orjson first; what it refuses but JSON allows (lone surrogate escapes) the stdlib decides.
+    """
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError:
+        pass
+
+    def no_constants(name: str) -> Any:
+        raise ValueError(f"{name} is not JSON")
+
+    try:
+        return json.loads(data.decode("utf-8"), parse_constant=no_constants)
+    except RecursionError:
+        raise ValueError("JSON nested too deeply") from None
+
+
+def _json_object(data: bytes, what: str) -> dict[str, Any]:
+    try:
+        value = loads(data)
+    except ValueError:
+        raise EnvelopeParseError(f"{what} is not valid JSON") from None
+    if not isinstance(value, dict):
+        raise EnvelopeParseError(f"{what} is not a JSON object")
+    return value
 
 
 def parse(data: bytes) -> Envelope:
-    """Parse envelope bytes (used by the in-memory transport, the spool and tests)."""
-    header_line, _sep, rest = data.partition(b"\n")
-    try:
-        headers = orjson.loads(header_line)
-    except orjson.JSONDecodeError as exc:
-        raise EnvelopeParseError("envelope header is not JSON") from exc
-    if not isinstance(headers, dict):
-        raise EnvelopeParseError("envelope header is not an object")
+    """Split envelope bytes into headers and items; the one parser (receiver, spool, tests).
+
+    ``Envelope = Headers { "\\n" Item } [ "\\n" ]`` (Relay's reading): an item's payload is ``length``
+    bytes followed by a newline (or the end), or runs to the next newline when the item header has
+    no ``length``. Blank lines between items are tolerated, ``\\r\\n`` too. Item headers keep every
+    key but ``type`` and ``length``. Raises :class:`EnvelopeParseError` when malformed.
+    """
+    end = len(data)
+    nl = data.find(b"\n")
+    headers = _json_object(data if nl < 0 else data[:nl], "envelope header")
+    pos = end if nl < 0 else nl + 1
     items: list[Item] = []
-    pos = 0
-    while pos < len(rest):
-        line_end = rest.find(b"\n", pos)
-        if line_end == -1:
-            line_end = len(rest)
-        line = rest[pos:line_end]
-        pos = line_end + 1
-        if not line.strip():
+    while pos < end:
+        if data[pos] == 0x0A or data.startswith(b"\r\n", pos):  # blank line: tolerated, like a trailing \n
+            pos += 1 if data[pos] == 0x0A else 2
             continue
-        try:
-            item_headers = orjson.loads(line)
-        except orjson.JSONDecodeError as exc:
-            raise EnvelopeParseError("item header is not JSON") from exc
-        if not isinstance(item_headers, dict) or not isinstance(item_headers.get("type"), str):
-            raise EnvelopeParseError("item header has no type")
+        nl = data.find(b"\n", pos)
+        item_headers = _json_object(data[pos : end if nl < 0 else nl], "item header")
+        item_type = item_headers.pop("type", None)
+        if not isinstance(item_type, str) or not item_type:
+            raise EnvelopeParseError("item header without a 'type'")
+        start = end if nl < 0 else nl + 1
         length = item_headers.pop("length", None)
         if length is None:
-            end = rest.find(b"\n", pos)
-            end = len(rest) if end == -1 else end
-            payload, pos = rest[pos:end], end + 1
+            nl = data.find(b"\n", start)
+            payload, pos = data[start : end if nl < 0 else nl], (end if nl < 0 else nl + 1)
         else:
-            if not isinstance(length, int) or length < 0 or pos + length > len(rest):
-                raise EnvelopeParseError("item length is out of range")
-            payload, pos = rest[pos : pos + length], pos + length + 1
-        item_type = item_headers.pop("type")
+            if isinstance(length, bool) or not isinstance(length, int) or length < 0:
+                raise EnvelopeParseError("item 'length' is not a non-negative integer")
+            stop = start + length
+            if stop > end:
+                raise EnvelopeParseError("item 'length' runs past the end of the envelope")
+            payload = data[start:stop]
+            if stop == end:
+                pos = end
+            elif data[stop] == 0x0A:
+                pos = stop + 1
+            elif data.startswith(b"\r\n", stop):
+                pos = stop + 2
+            else:
+                raise EnvelopeParseError("no newline after an item payload of the declared 'length'")
         items.append(Item(item_type, payload, item_headers))
     return Envelope(headers, items)
 
 
 def client_report_item(timestamp: float, discarded: dict[tuple[str, str], int]) -> Item:
+    """A ``client_report`` item telling the server what the SDK discarded, by reason and category."""
     payload = {
         "timestamp": timestamp,
         "discarded_events": [
@@ -106,4 +152,4 @@ def client_report_item(timestamp: float, discarded: dict[tuple[str, str], int]) 
     return Item("client_report", orjson.dumps(payload))
 
 
-__all__ = ["CATEGORY_BY_TYPE", "Envelope", "EnvelopeParseError", "Item", "parse"]
+__all__ = ["CATEGORY_BY_TYPE", "Envelope", "EnvelopeParseError", "Item", "loads", "parse"]

@@ -7,7 +7,7 @@ import subprocess
 import sys
 from typing import Any
 
-from sdk_core.receiver import Receiver
+from sdk_core.devserver import Receiver
 from tests.support.loopback import LoopbackServer, Reply
 
 

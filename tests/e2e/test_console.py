@@ -1,4 +1,4 @@
-"""The receiver's web console (``sdk_core.console``), exercised over real loopback HTTP.
+"""The receiver's web console (``sdk_core.devserver.console``), exercised over real loopback HTTP.
 
 Events are posted as envelopes to a real receiver; pages, JSON and refusals are read back with
 httpx (and raw sockets where httpx would fix the request up)."""
@@ -25,8 +25,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sdk_core.console import CONTENT_SECURITY_POLICY
-from sdk_core.receiver import Receiver, credential_scrub, read_events
+from sdk_core.devserver import Receiver, credential_scrub, read_events
+from sdk_core.devserver.console import CONTENT_SECURITY_POLICY
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 XSS = "<img src=x onerror=alert(1)>"

@@ -23,7 +23,7 @@ from typing import Any
 import pytest
 
 import sdk_core
-from sdk_core.receiver import Receiver, credential_scrub
+from sdk_core.devserver import Receiver, credential_scrub
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [

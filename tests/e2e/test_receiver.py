@@ -1,4 +1,4 @@
-"""The embedded development receiver (``sdk_core.receiver``), exercised over real loopback HTTP."""
+"""The embedded development receiver (``sdk_core.devserver``), exercised over real loopback HTTP."""
 
 from __future__ import annotations
 
@@ -23,17 +23,17 @@ from typing import Any, Optional
 import httpx
 import pytest
 
-from sdk_core import receiver as receiver_mod
-from sdk_core.receiver import (
+from sdk_core.devserver import (
     MAX_EVENT_SIZE,
     Receiver,
     events_main,
-    parse_envelope,
     read_client_reports,
     read_events,
     read_stats,
     serve_main,
 )
+from sdk_core.devserver import body as body_mod
+from sdk_core.devserver import receiver as receiver_mod
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 EVENT_ID = "9f2b3c4d5e6f40718293a4b5c6d7e8f9"
@@ -264,7 +264,7 @@ class TestAccepts:
 
     def test_br_accepted_only_when_brotli_is_importable(self, receiver: Receiver, api: Api) -> None:
         """br decodes with the brotli module, and is refused like any unknown encoding without it."""
-        brotli: Any = pytest.importorskip("brotli") if receiver_mod._brotli is not None else None
+        brotli: Any = pytest.importorskip("brotli") if body_mod._brotli is not None else None
         if brotli is None:
             response = api.post(event_envelope(), headers={"Content-Encoding": "br"})
             assert response.status_code == 400
@@ -590,7 +590,7 @@ class TestWriteOnly:
     def test_route_seam_dispatches_by_method_and_path(self, receiver: Receiver) -> None:
         """_route is the single dispatch point a future console plugs into."""
         handler, params = receiver._route("POST", "/api/1/envelope/")  # type: ignore[misc]
-        assert (handler, params) == (receiver._handle_envelope, {"project_id": "1"})
+        assert (handler, params) == (receiver._ingest._handle_envelope, {"project_id": "1"})
         assert receiver._route("GET", "/api/1/envelope/").status == 405  # type: ignore[union-attr]
         assert receiver._route("GET", "/").status == 404  # type: ignore[union-attr]
 
@@ -792,19 +792,6 @@ class TestNeverCrashes:
         assert receiver.stats()["events_stored"] == 80
 
 
-class TestParseEnvelope:
-    def test_items_keep_unknown_headers(self) -> None:
-        """parse_envelope keeps every header key, known or not."""
-        headers, items = parse_envelope(b'{"event_id":"x","custom":1}\n{"type":"new","length":3,"k":"v"}\nabc\n')
-        assert headers == {"event_id": "x", "custom": 1}
-        assert [(i.type, i.headers["k"], i.payload) for i in items] == [("new", "v", b"abc")]
-
-    def test_empty_payload_items(self) -> None:
-        """Zero-length and newline-terminated empty payloads are items too."""
-        _, items = parse_envelope(b'{}\n{"type":"a","length":0}\n\n{"type":"b"}\n\n{"type":"c"}')
-        assert [(i.type, i.payload) for i in items] == [("a", b""), ("b", b""), ("c", b"")]
-
-
 # -- CLI -------------------------------------------------------------------------------------
 
 
@@ -826,7 +813,7 @@ class LineReader:
 
 def start_serve(*args: str) -> tuple[subprocess.Popen[str], LineReader]:
     env = {**os.environ, "PYTHONPATH": str(REPO_ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
-    code = "import sys; from sdk_core.receiver import serve_main; sys.exit(serve_main(sys.argv[1:]))"
+    code = "import sys; from sdk_core.devserver import serve_main; sys.exit(serve_main(sys.argv[1:]))"
     proc = subprocess.Popen(
         [sys.executable, "-c", code, *args],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, encoding="utf-8", env=env, cwd=str(REPO_ROOT),

@@ -11,7 +11,7 @@ import sentry_sdk
 
 import scrubbers
 import sdk_core
-from sdk_core.receiver import Receiver, credential_scrub, read_events
+from sdk_core.devserver import Receiver, credential_scrub, read_events
 from tests.conftest import init_memory
 
 CARD = "4111 1111 1111 1111"

@@ -35,3 +35,13 @@ def test_wheel_declares_exactly_the_three_packages(tmp_path: Path) -> None:
     assert requires == ["httpx", "opentelemetry-api", "orjson", "typing-extensions", "wrapt"]
     assert "Name: coderadar-sdk" in metadata
     assert "coderadar = sdk_core.testing" in entry_points
+
+
+def test_wheel_ships_the_console_static_files(tmp_path: Path) -> None:
+    """The console's CSS, JS and icon are package data files the installed server can load."""
+    static = ROOT / "sdk_core" / "devserver" / "console" / "static"
+    expected = sorted(p.name for p in static.iterdir())
+    assert expected == ["console.css", "console.js", "favicon.svg"]
+    with _build(tmp_path) as whl:
+        for name in expected:
+            assert whl.read(f"sdk_core/devserver/console/static/{name}") == (static / name).read_bytes()

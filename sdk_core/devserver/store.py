@@ -1,4 +1,4 @@
-"""SQLite storage for the local development receiver (``sdk_core.receiver``).
+"""SQLite storage for the development receiver (:mod:`sdk_core.devserver.receiver`).
 
 One connection guarded by a lock: the receiver's request threads write through it, and
 ``read_*`` helpers open their own short-lived connection. File databases use WAL so that
@@ -108,6 +108,7 @@ class ReceiverStore:
     # -- lifecycle -------------------------------------------------------------------------
 
     def close(self) -> None:
+        """Close the database; later calls raise :class:`StoreClosed`. Idempotent."""
         with self._lock:
             if not self._closed:
                 self._closed = True
@@ -211,21 +212,24 @@ class ReceiverStore:
     # -- reads (same connection; used by Receiver for in-memory databases) -------------------
 
     def events(self, limit: int | None = None) -> list[dict[str, Any]]:
+        """Stored events, oldest first (the last ``limit`` ones when given), payloads decoded."""
         with self._lock:
             self._check_open()
             return _select_events(self._conn, limit)
 
     def client_reports(self) -> list[dict[str, Any]]:
+        """Aggregated client-report outcomes: ``[{"reason", "category", "quantity"}]``."""
         with self._lock:
             self._check_open()
             return _select_client_reports(self._conn)
 
     def stats(self) -> dict[str, Any]:
+        """The ingest counters (requests, bytes_received, status_<code>, events_stored, ...)."""
         with self._lock:
             self._check_open()
             return _select_stats(self._conn)
 
-    # -- reads for the web console (sdk_core.console) ------------------------------------------
+    # -- reads for the web console (sdk_core.devserver.console) ------------------------------
 
     def listing(
         self, *, level: str | None = None, before: int | None = None, after: int | None = None, limit: int = 100
@@ -387,6 +391,11 @@ def open_for_reading(db_path: str) -> sqlite3.Connection:
 
 
 def read_events(db_path: str, limit: int | None = None) -> list[dict[str, Any]]:
+    """The events in a receiver database file, oldest first (the last ``limit`` when given).
+
+    Opens its own connection, so it works while ``serve`` writes. Raises ``FileNotFoundError`` or
+    :class:`NotAReceiverDatabase`.
+    """
     conn = open_for_reading(db_path)
     try:
         return _select_events(conn, limit)
@@ -395,6 +404,7 @@ def read_events(db_path: str, limit: int | None = None) -> list[dict[str, Any]]:
 
 
 def read_client_reports(db_path: str) -> list[dict[str, Any]]:
+    """The aggregated client-report outcomes in a receiver database file (see :func:`read_events`)."""
     conn = open_for_reading(db_path)
     try:
         return _select_client_reports(conn)
@@ -403,6 +413,7 @@ def read_client_reports(db_path: str) -> list[dict[str, Any]]:
 
 
 def read_stats(db_path: str) -> dict[str, Any]:
+    """The ingest counters in a receiver database file (see :func:`read_events`)."""
     conn = open_for_reading(db_path)
     try:
         return _select_stats(conn)
