@@ -7,13 +7,11 @@ import os
 import sys
 from typing import Any, TextIO
 
-from ._version import SDK_NAME, VERSION
 from .dsn import Dsn
 from .event import format_timestamp, new_event_id, sdk_info, static_contexts
 from .options import validate
-from .transport.client_reports import DiscardCounter
-from .transport.envelope import Envelope, Item
-from .transport.http import HttpTransport
+from .transport.envelope import event_envelope
+from .transport.http import HttpSender
 from .transport.ratelimit import parse_rate_limits, parse_retry_after
 from .transport.serialize import dumps
 
@@ -64,15 +62,12 @@ def run_check(dsn_value: str | None, out: TextIO = sys.stdout, timeout: float = 
         "contexts": static_contexts(),
     }
     payload = dumps(event) or b"{}"
-    envelope = Envelope(
-        {"event_id": event_id, "sent_at": format_timestamp(time.time()), "sdk": {"name": SDK_NAME, "version": VERSION}},
-        [Item("event", payload, {"content_type": "application/json"})],
-    )
-    transport = HttpTransport(validate(raw, http_timeout=timeout, default_integrations=False), DiscardCounter())
+    envelope = event_envelope(event, payload, environment="production", public_key=None, release=None)
+    sender = HttpSender(validate(raw, http_timeout=timeout, default_integrations=False))
     try:
-        status, response_headers, error = transport.probe(envelope)
+        status, response_headers, error = sender.probe(envelope)
     finally:
-        transport.close(0)
+        sender.close()
     if error == "timeout":
         print(f"Result:     unreachable: no answer from {dsn.netloc} within {timeout:.0f} s", file=out)
         return 1

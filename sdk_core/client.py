@@ -4,28 +4,29 @@ from __future__ import annotations
 
 import atexit
 import os
-import random
 import threading
 import time
 import weakref
-from typing import TYPE_CHECKING, Any, Callable, Deque, Optional
+from typing import TYPE_CHECKING, Any, Callable, Optional
 
 from ._internal_errors import log_internal_error, logger
-from ._version import SDK_NAME, VERSION
 from .event import new_event_id, static_contexts, static_fields
 from .normalize import Normalizer
 from .options import Options
-from .pipeline import Pipeline, Scrub
-from .scope import Scope, get_isolation_scope, scopes
+from .pipeline import BatchProcessor, Scrub, default_stages
+from .sampling import Sampler
+from .scope import Scope, get_isolation_scope
+from .scope_merge import apply_scopes
 from .stacktrace import FrameBuilder
-from .telemetry import Stats, trace_context
+from .telemetry import Stats
+from .transport.base import as_transport
 from .transport.client_reports import DiscardCounter
-from .transport.envelope import Envelope, Item
-from .transport.serialize import dumps
+from .transport.envelope import client_report_envelope
 from .transport.worker import Worker
-from .types import DropReason, Event, Hint
+from .types import DropReason, Event, Hint, Transport
 
 if TYPE_CHECKING:
+    from .transport.envelope import Envelope
     from .transport.spool import DiskSpool
 
 
@@ -50,6 +51,12 @@ _NO_HINT: Hint = {}
 
 
 class Client:
+    """Owns the options, the worker and the transport; ``capture_event`` is the caller-side flow.
+
+    Caller thread: filter, sample, merge scopes, queue. Worker thread: the pipeline's stages,
+    serialisation and envelope building (``BatchProcessor``), then ``transport.send``.
+    """
+
     def __init__(self, options: Options, integrations: Optional[list[str]] = None) -> None:
         self.options = options
         self.discards = DiscardCounter()
@@ -65,18 +72,22 @@ class Client:
         self.integration_names: list[str] = list(integrations or [])
         self._static = static_fields(options, self.integration_names)
         self._contexts = static_contexts()
-        self._pipeline = Pipeline(
-            options, self._static, self.normalizer, _make_scrub(options), self.stats, self.discards
-        )
+        self.sampler = Sampler(options.sample_rate)
         self.spool = self._make_spool()
         self.transport = self._make_transport()
+        self.processor = BatchProcessor(
+            options,
+            default_stages(options, self._static, self.normalizer, _make_scrub(options), self.stats),
+            _drop_counter(self.discards),
+            self.transport.send if self.transport is not None else _nowhere,
+        )
         self._worker: Worker[tuple[Event, Hint]] = Worker(
-            self._process_batch,
+            self.processor.process_batch,
             self._flush_transport,
             max_size=options.max_queue_size,
             batch_size=options.batch_size,
             linger=options.batch_interval,
-            on_idle=self._tick_transport if callable(getattr(self.transport, "tick", None)) else None,
+            on_idle=self._tick_transport,
             on_fork=self._after_fork_in_child,
         )
         self._closed = False
@@ -91,12 +102,12 @@ class Client:
     def enabled(self) -> bool:
         return self.transport is not None and not self._closed
 
-    def _make_transport(self) -> Any:
+    def _make_transport(self) -> Optional[Transport]:
         if self.options.transport is not None:
-            return self.options.transport
+            return as_transport(self.options.transport)
         if self.options.dsn is None:
             return None
-        from .transport.http import HttpTransport
+        from .transport.delivery import HttpTransport
 
         transport = HttpTransport(self.options, self.discards, spool=self.spool)
 
@@ -148,11 +159,10 @@ class Client:
             return None
         if self._duplicate(hint):
             return None
-        rate = self.options.sample_rate
-        if rate < 1.0 and random.random() >= rate:
+        if not self.sampler.keep():
             self._drop(DropReason.SAMPLE_RATE)
             return None
-        merged = self._apply_scopes(event, hint, scope)
+        merged = apply_scopes(event, hint, scope, self._contexts, self.options.max_breadcrumbs)
         if merged is None:
             self._drop(DropReason.EVENT_PROCESSOR)
             return None
@@ -194,63 +204,6 @@ class Client:
                 return True
         return False
 
-    def _apply_scopes(self, event: Event, hint: Hint, extra_scope: Optional[Scope]) -> Optional[Event]:
-        global_scope, isolation, current = scopes()
-        layers = [s for s in (global_scope, isolation, current, extra_scope) if s is not None]
-        tags: dict[str, str] = {}
-        contexts: dict[str, Any] = dict(self._contexts)
-        extras: dict[str, Any] = {}
-        crumbs: list[dict[str, Any]] = []
-        user = None
-        processors = []
-        for layer in layers:
-            if layer.tags:
-                tags.update(layer.tags)
-            if layer.contexts:
-                contexts.update(layer.contexts)
-            if layer.extras:
-                extras.update(layer.extras)
-            if layer.breadcrumbs:
-                crumbs.extend(layer.breadcrumbs)
-            if layer.user is not None:
-                user = layer.user
-            if layer.level and "level_override" not in hint:
-                event["level"] = layer.level
-            if layer.fingerprint and "fingerprint" not in event:
-                event["fingerprint"] = layer.fingerprint
-            if layer.transaction and "transaction" not in event:
-                event["transaction"] = layer.transaction
-            if layer.processors:
-                processors.extend(layer.processors)
-        if "trace" not in contexts:
-            contexts["trace"] = trace_context(isolation)
-        if event.get("contexts"):
-            contexts.update(event["contexts"])
-        event["contexts"] = contexts
-        if tags:
-            tags.update(event.get("tags") or {})
-            event["tags"] = tags
-        if extras:
-            extras.update(event.get("extra") or {})
-            event["extra"] = extras
-        if user is not None and "user" not in event:
-            event["user"] = dict(user)
-        if crumbs:
-            if len(crumbs) > 1 and len(layers) > 1:
-                crumbs.sort(key=_crumb_time)
-            limit = self.options.max_breadcrumbs
-            event["breadcrumbs"] = {"values": crumbs[-limit:] if limit else []}
-        for processor in processors:
-            try:
-                result = processor(event, hint)
-            except Exception as exc:
-                log_internal_error("event processor", exc)
-                continue
-            if result is None:
-                return None
-            event = result
-        return event
-
     def _drop(self, reason: DropReason) -> None:
         self.discards.record(reason.value, "error")
 
@@ -267,56 +220,13 @@ class Client:
             crumb = result
         get_isolation_scope().append_breadcrumb(crumb, self.options.max_breadcrumbs)
 
-    # -- worker thread ---------------------------------------------------------------------
-    def _process_batch(self, batch: Deque[tuple[Event, Hint]]) -> None:
-        transport = self.transport
-        while batch:
-            try:
-                event, hint = batch.popleft()  # close() may take the rest of the batch concurrently
-            except IndexError:
-                break
-            try:
-                envelope = self._envelope_for(event, hint)
-            except Exception as exc:
-                log_internal_error("build envelope", exc)
-                self._drop(DropReason.INTERNAL_SDK_ERROR)
-                continue
-            if envelope is None:
-                continue
-            try:
-                transport.send(envelope)
-            except Exception as exc:
-                log_internal_error("transport.send", exc)
-                self._drop(DropReason.INTERNAL_SDK_ERROR)
-
-    def _envelope_for(self, event: Event, hint: Hint) -> Optional[Envelope]:
-        processed = self._pipeline.run(event, hint)
-        if processed is None:
-            return None
-        payload = dumps(processed)
-        if payload is None:
-            self._drop(DropReason.INTERNAL_SDK_ERROR)
-            return None
-        event_id = processed.get("event_id")
-        headers: dict[str, Any] = {
-            "event_id": event_id,
-            "sent_at": _utc_now(),
-            "sdk": {"name": SDK_NAME, "version": VERSION},
-        }
-        trace = (processed.get("contexts") or {}).get("trace")
-        if isinstance(trace, dict) and isinstance(trace.get("trace_id"), str):
-            dsc: dict[str, Any] = {"trace_id": trace["trace_id"], "environment": self.options.environment}
-            if self.options.dsn is not None:
-                dsc["public_key"] = self.options.dsn.public_key
-            if self.options.release:
-                dsc["release"] = self.options.release
-            headers["trace"] = dsc
-        return Envelope(headers, [Item("event", payload, {"content_type": "application/json"})])
-
+    # -- worker thread (hooks the worker is given; the pipeline itself is ``self.processor``) --
     def _flush_transport(self, timeout: float) -> bool:
         return self.transport is None or bool(self.transport.flush(timeout))
 
     def _tick_transport(self) -> Optional[float]:
+        if self.transport is None:
+            return None
         delay = self.transport.tick()
         return float(delay) if isinstance(delay, (int, float)) else None
 
@@ -324,9 +234,9 @@ class Client:
         """Called in a forked child (after the worker's own reset): no lock, socket or claim of the parent's."""
         self.discards.reset_after_fork()
         self.stats._lock = threading.Lock()
-        reset = getattr(self.transport, "reset_after_fork", None)
-        if callable(reset):
-            reset()
+        self.sampler.reset_after_fork()
+        if self.transport is not None:
+            self.transport.reset_after_fork()
         if self.spool is not None:
             self.spool.reset_after_fork()
 
@@ -343,9 +253,7 @@ class Client:
         deadline = time.monotonic() + timeout
         try:
             if self.transport is not None:
-                begin_close = getattr(self.transport, "begin_close", None)
-                if callable(begin_close):
-                    begin_close()
+                self.transport.begin_close()
                 # With a spool, keep a slice of the time to scrub and spool what the worker did not reach.
                 reserve = min(SPOOL_RESERVE, timeout * 0.25) if self.spool is not None else 0.0
                 self._worker.close(timeout - reserve)
@@ -375,7 +283,7 @@ class Client:
                     self._drop(DropReason.NETWORK_ERROR)
                 return
             try:
-                envelope = self._envelope_for(event, hint)
+                envelope = self.processor.envelope_for(event, hint)
             except Exception as exc:
                 log_internal_error("build envelope", exc)
                 self._drop(DropReason.INTERNAL_SDK_ERROR)
@@ -391,7 +299,7 @@ class Client:
         if item is None:
             return
         try:
-            key = self.spool.write(Envelope({"sdk": {"name": SDK_NAME, "version": VERSION}}, [item]))
+            key = self.spool.write(client_report_envelope(item))
         except Exception as exc:
             log_internal_error("spool client report", exc)
             key = None
@@ -406,15 +314,15 @@ SPOOL_RESERVE = 0.5
 """Seconds of ``shutdown_timeout`` (at most a quarter of it) kept to spool what is still queued."""
 
 
-def _crumb_time(crumb: dict[str, Any]) -> float:
-    ts = crumb.get("timestamp")
-    return float(ts) if isinstance(ts, (int, float)) else 0.0
+def _drop_counter(discards: DiscardCounter) -> Callable[[DropReason], None]:
+    def drop(reason: DropReason) -> None:
+        discards.record(reason.value, "error")
+
+    return drop
 
 
-def _utc_now() -> str:
-    from .event import format_timestamp
-
-    return format_timestamp(time.time())
+def _nowhere(envelope: Envelope) -> None:
+    """The send of a client with no transport (it never queues anything)."""
 
 
 def _close_at_exit(ref: weakref.ReferenceType[Client]) -> None:

@@ -9,6 +9,7 @@ from dataclasses import dataclass, fields
 from typing import Any, Callable, Optional, Sequence
 
 from .dsn import Dsn
+from .types import BasicTransport
 
 _REQUEST_BODY_SIZES = ("never", "small", "medium", "always")
 _COMPRESSIONS = ("gzip", "none")
@@ -52,7 +53,7 @@ class Options:
     http_proxy: Optional[str] = None
     ca_certs: Optional[str] = None
     compression: str = "gzip"
-    transport: Any = None
+    transport: Optional[BasicTransport] = None
     integrations: tuple[Any, ...] = ()
     default_integrations: bool = True
     scrubbing: bool = True

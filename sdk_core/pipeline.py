@@ -1,8 +1,19 @@
-"""The worker-side stages, in order: finalise -> scrub -> before_send. Each drop is counted once."""
+"""The worker-side pipeline: a list of plain stages, ``(event, hint) -> event | None``, run in order.
+
+The default stages are finalise -> scrub -> before_send (see ``default_stages``). A stage returns
+the event (the same dict or a new one) to pass it on; it drops the event by raising
+``DropEvent(reason)``, or by returning None (counted as ``event_processor``). A stage that raises
+anything else drops the event as ``internal_sdk_error``: what could not be finalised or scrubbed
+is never sent. Each drop is counted exactly once, by ``run_stages``.
+
+``BatchProcessor`` is the callable the worker is given: it runs the stages on each queued event,
+serialises it, builds its envelope and hands it to the transport. The transport never sees an
+event that did not go through every stage.
+"""
 
 from __future__ import annotations
 
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Deque, Sequence
 
 from ._internal_errors import log_internal_error, logger
 from .before_send import run_before_send
@@ -11,62 +22,63 @@ from .normalize import Normalizer
 from .options import Options
 from .stacktrace import add_source_context
 from .telemetry import Stats
-from .transport.client_reports import DiscardCounter
+from .transport.envelope import Envelope, event_envelope
+from .transport.serialize import dumps
 from .types import DropReason, Event, Hint
 
-Scrub = Callable[[Event], dict[str, int]]
+Stage = Callable[[Event, Hint], "Event | None"]
+"""One pipeline step: returns the event to pass on, or None to drop it."""
+
+Scrub = Callable[[Event], "dict[str, int]"]
+"""Scrubs an event in place; returns redaction counts by rule id."""
+
+Drop = Callable[[DropReason], None]
+"""Counts one dropped event (client reports and ``stats()``)."""
 
 
-class Pipeline:
-    def __init__(
-        self,
-        options: Options,
-        static: dict[str, Any],
-        normalizer: Normalizer,
-        scrub: Optional[Scrub],
-        stats: Stats,
-        discards: DiscardCounter,
-    ) -> None:
-        self._options = options
-        self._static = static
-        self._normalizer = normalizer
-        self._scrub = scrub
-        self._stats = stats
-        self._discards = discards
+class DropEvent(Exception):
+    """Raised by a stage to drop the event for a stated reason."""
 
-    def run(self, event: Event, hint: Hint) -> Optional[Event]:
+    def __init__(self, reason: DropReason) -> None:
+        super().__init__(reason.value)
+        self.reason = reason
+
+
+def run_stages(stages: Sequence[Stage], event: Event, hint: Hint, drop: Drop) -> Event | None:
+    """Run ``event`` through ``stages``; None if a stage dropped it (counted once, here)."""
+    for stage in stages:
         try:
-            self._finalise(event)
-        except Exception as exc:
-            log_internal_error("finalise event", exc)
-            self._drop(DropReason.INTERNAL_SDK_ERROR)
+            result = stage(event, hint)
+        except DropEvent as dropped:
+            drop(dropped.reason)
             return None
-        if self._scrub is not None:
-            try:
-                self._stats.add_redactions(self._scrub(event))
-            except Exception as exc:
-                # Never send what we could not scrub.
-                log_internal_error("scrub", exc)
-                self._drop(DropReason.INTERNAL_SDK_ERROR)
-                return None
-        hook = self._options.before_send
-        if hook is not None:
-            result = run_before_send(hook, event, hint)
-            if result is None:
-                self._drop(DropReason.BEFORE_SEND)
-                return None
-            event = result
-        return event
+        except Exception as exc:
+            log_internal_error(getattr(stage, "__name__", "pipeline stage"), exc)
+            drop(DropReason.INTERNAL_SDK_ERROR)
+            return None
+        if result is None:
+            drop(DropReason.EVENT_PROCESSOR)
+            return None
+        event = result
+    return event
 
-    def _drop(self, reason: DropReason) -> None:
-        self._discards.record(reason.value, "error")
-        if self._options.debug:
-            logger.debug("event dropped: %s", reason.value)
 
-    def _finalise(self, event: Event) -> None:
-        if self._options.include_source_context:
+# -- the default stages --------------------------------------------------------------------------
+def finalise_stage(options: Options, static: dict[str, Any], normalizer: Normalizer) -> Stage:
+    """Fill what capture left for later: source context, static fields, timestamps, normalised data."""
+    source_context = options.include_source_context
+
+    def normalise_crumb(crumb: dict[str, Any]) -> dict[str, Any]:
+        out: dict[str, Any] = normalizer.normalize(crumb)
+        ts = out.get("timestamp")
+        if isinstance(ts, (int, float)) and not isinstance(ts, bool):
+            out["timestamp"] = format_timestamp(float(ts))
+        return out
+
+    def finalise(event: Event, hint: Hint) -> Event:
+        if source_context:
             add_source_context(event)
-        for key, value in self._static.items():
+        for key, value in static.items():
             if key not in event:
                 event[key] = value
         ts = event.get("timestamp")
@@ -77,21 +89,109 @@ class Pipeline:
         if isinstance(crumbs, dict):
             values = crumbs.get("values")
             if isinstance(values, list):
-                crumbs["values"] = [self._breadcrumb(c) for c in values if isinstance(c, dict)]
+                crumbs["values"] = [normalise_crumb(c) for c in values if isinstance(c, dict)]
         for key in ("extra", "contexts", "user", "request"):
             value = event.get(key)
             if value is not None:
                 meta: dict[str, Any] = {}
-                event[key] = self._normalizer.normalize(value, meta)
+                event[key] = normalizer.normalize(value, meta)
                 if meta:
                     set_meta(event, (key,), meta)
         tags = event.get("tags")
         if isinstance(tags, dict):
             event["tags"] = {str(k): v if isinstance(v, str) else str(v) for k, v in tags.items()}
+        return event
 
-    def _breadcrumb(self, crumb: dict[str, Any]) -> dict[str, Any]:
-        out = self._normalizer.normalize(crumb)
-        ts = out.get("timestamp")
-        if isinstance(ts, (int, float)) and not isinstance(ts, bool):
-            out["timestamp"] = format_timestamp(float(ts))
-        return out  # type: ignore[no-any-return]
+    return finalise
+
+
+def scrub_stage(scrub_in_place: Scrub, stats: Stats) -> Stage:
+    """Scrub in place and count redactions; a scrubber error drops the event (never send it raw)."""
+
+    def scrub(event: Event, hint: Hint) -> Event:
+        stats.add_redactions(scrub_in_place(event))
+        return event
+
+    return scrub
+
+
+def before_send_stage(hook: Callable[..., Any]) -> Stage:
+    """The user's ``before_send``, on the scrubbed event; failing or returning junk drops it."""
+
+    def before_send(event: Event, hint: Hint) -> Event:
+        result = run_before_send(hook, event, hint)
+        if result is None:
+            raise DropEvent(DropReason.BEFORE_SEND)
+        return result
+
+    return before_send
+
+
+def default_stages(
+    options: Options, static: dict[str, Any], normalizer: Normalizer, scrub: Scrub | None, stats: Stats
+) -> list[Stage]:
+    """finalise -> scrub (unless ``scrubbing=False``) -> before_send (if set)."""
+    stages = [finalise_stage(options, static, normalizer)]
+    if scrub is not None:
+        stages.append(scrub_stage(scrub, stats))
+    if options.before_send is not None:
+        stages.append(before_send_stage(options.before_send))
+    return stages
+
+
+# -- what the worker runs ------------------------------------------------------------------------
+class BatchProcessor:
+    """Stages, serialisation and envelope building for each queued event, then ``send``.
+
+    The worker calls ``process_batch`` and knows nothing else; ``envelope_for`` also serves
+    ``close()``, which spools what the worker did not reach (processed first, never raw).
+    """
+
+    def __init__(self, options: Options, stages: Sequence[Stage], drop: Drop, send: Callable[[Envelope], None]) -> None:
+        self.stages = list(stages)
+        self._options = options
+        self._public_key = options.dsn.public_key if options.dsn is not None else None
+        self._drop = drop
+        self._send = send
+
+    def drop(self, reason: DropReason) -> None:
+        """Count one drop (and say so when ``debug=True``)."""
+        self._drop(reason)
+        if self._options.debug:
+            logger.debug("event dropped: %s", reason.value)
+
+    def envelope_for(self, event: Event, hint: Hint) -> Envelope | None:
+        """The event through every stage, serialised, in its envelope; None if dropped (counted)."""
+        processed = run_stages(self.stages, event, hint, self.drop)
+        if processed is None:
+            return None
+        payload = dumps(processed)
+        if payload is None:
+            self.drop(DropReason.INTERNAL_SDK_ERROR)
+            return None
+        options = self._options
+        return event_envelope(
+            processed, payload, environment=options.environment, public_key=self._public_key, release=options.release
+        )
+
+    def process_batch(self, batch: Deque[tuple[Event, Hint]]) -> None:
+        """Consume ``batch`` from the left (``close()`` may take the rest of it concurrently)."""
+        send = self._send
+        while batch:
+            try:
+                event, hint = batch.popleft()
+            except IndexError:
+                break
+            try:
+                envelope = self.envelope_for(event, hint)
+            except Exception as exc:
+                log_internal_error("build envelope", exc)
+                self.drop(DropReason.INTERNAL_SDK_ERROR)
+                continue
+            if envelope is None:
+                continue
+            try:
+                send(envelope)
+            except Exception as exc:
+                log_internal_error("transport.send", exc)
+                self.drop(DropReason.INTERNAL_SDK_ERROR)

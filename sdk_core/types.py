@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import enum
-from typing import Any, Callable, Dict, Optional
+from typing import TYPE_CHECKING, Any, Callable, Dict, Optional
 
 from typing_extensions import Protocol, runtime_checkable
+
+if TYPE_CHECKING:
+    from .transport.envelope import Envelope
 
 Event = Dict[str, Any]
 """A Sentry-shaped event payload (see the Sentry event schema)."""
@@ -35,11 +38,36 @@ class DropReason(str, enum.Enum):
 
 
 @runtime_checkable
-class Transport(Protocol):
-    """Delivers envelopes. Called only from the SDK's background worker thread."""
+class BasicTransport(Protocol):
+    """The least a user-plugged ``transport=`` needs: send, flush and close.
 
-    def send(self, envelope: Any) -> None: ...
+    The client adapts such an object to the full ``Transport`` (no-op lifecycle hooks), so a
+    three-method test double keeps working.
+    """
 
-    def flush(self, timeout: float) -> bool: ...
+    def send(self, envelope: Envelope) -> None:
+        """Deliver (or keep) one envelope; called on the worker thread only."""
 
-    def close(self, timeout: float) -> None: ...
+    def flush(self, timeout: float) -> bool:
+        """Deliver what is kept within ``timeout``; True if nothing is left."""
+
+    def close(self, timeout: float) -> None:
+        """Flush within ``timeout`` and release resources; no send follows."""
+
+
+@runtime_checkable
+class Transport(BasicTransport, Protocol):
+    """The one seam between the client and delivery, lifecycle included.
+
+    ``send``/``flush``/``close``/``tick`` run on the background worker thread; ``begin_close`` on
+    the thread calling ``close()``; ``reset_after_fork`` in a forked child before any other call.
+    """
+
+    def tick(self) -> float | None:
+        """Idle work (due retries, spool replay, overdue reports); seconds until useful again, or None."""
+
+    def reset_after_fork(self) -> None:
+        """In a forked child: forget the parent's sockets, retries and claims."""
+
+    def begin_close(self) -> None:
+        """Shutdown has started: flushes may stop early once everything is safe on disk."""

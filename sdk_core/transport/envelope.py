@@ -1,12 +1,20 @@
-"""Sentry envelope: headers and items to bytes, and bytes back (:func:`parse`). Protocol only, no I/O."""
+"""Sentry envelope: headers and items to bytes, and bytes back (:func:`parse`). Protocol only, no I/O.
+
+Building lives here too: the headers an event envelope carries (``event_id``, ``sent_at``, ``sdk``
+and the ``trace`` dynamic sampling context) and the client-report envelope.
+"""
 
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
+
+from .._version import SDK_NAME, VERSION
+from ..event import format_timestamp
 
 CATEGORY_BY_TYPE = {
     "event": "error",
@@ -140,6 +148,52 @@ def parse(data: bytes) -> Envelope:
     return Envelope(headers, items)
 
 
+def sdk_header() -> dict[str, str]:
+    """The ``sdk`` envelope header: who sent it."""
+    return {"name": SDK_NAME, "version": VERSION}
+
+
+def event_envelope(
+    event: dict[str, Any],
+    payload: bytes,
+    *,
+    environment: str,
+    public_key: str | None,
+    release: str | None,
+) -> Envelope:
+    """The envelope for one serialised event: headers built from the processed event.
+
+    ``trace`` (the dynamic sampling context) is added when the event has a trace id, so a server
+    can tie the error to its trace before it parses the payload.
+    """
+    headers: dict[str, Any] = {
+        "event_id": event.get("event_id"),
+        "sent_at": format_timestamp(time.time()),
+        "sdk": sdk_header(),
+    }
+    contexts = event.get("contexts")
+    trace = contexts.get("trace") if isinstance(contexts, dict) else None
+    if isinstance(trace, dict) and isinstance(trace.get("trace_id"), str):
+        dsc: dict[str, Any] = {"trace_id": trace["trace_id"], "environment": environment}
+        if public_key is not None:
+            dsc["public_key"] = public_key
+        if release:
+            dsc["release"] = release
+        headers["trace"] = dsc
+    return Envelope(headers, [Item("event", payload, {"content_type": "application/json"})])
+
+
+def client_report_envelope(item: Item) -> Envelope:
+    """An envelope carrying only a client report (no event to ride on)."""
+    return Envelope({"sdk": sdk_header()}, [item])
+
+
+def refresh_sent_at(envelope: Envelope) -> None:
+    """A retried or replayed envelope says when it really left: servers correct clock drift with it."""
+    if "sent_at" in envelope.headers:
+        envelope.headers["sent_at"] = format_timestamp(time.time())
+
+
 def client_report_item(timestamp: float, discarded: dict[tuple[str, str], int]) -> Item:
     """A ``client_report`` item telling the server what the SDK discarded, by reason and category."""
     payload = {
@@ -152,4 +206,15 @@ def client_report_item(timestamp: float, discarded: dict[tuple[str, str], int]) 
     return Item("client_report", orjson.dumps(payload))
 
 
-__all__ = ["CATEGORY_BY_TYPE", "Envelope", "EnvelopeParseError", "Item", "loads", "parse"]
+__all__ = [
+    "CATEGORY_BY_TYPE",
+    "Envelope",
+    "EnvelopeParseError",
+    "Item",
+    "client_report_envelope",
+    "event_envelope",
+    "loads",
+    "parse",
+    "refresh_sent_at",
+    "sdk_header",
+]

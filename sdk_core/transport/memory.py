@@ -7,23 +7,25 @@ from typing import Any
 
 import orjson
 
+from .base import BaseTransport
 from .envelope import Envelope
 
 
-class InMemoryTransport:
+class InMemoryTransport(BaseTransport):
+    """Keeps every envelope in a list: the ``Transport`` seam with no network, for tests."""
+
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self.envelopes: list[Envelope] = []
         self.closed = False
 
     def send(self, envelope: Envelope) -> None:
+        """Keep the envelope (thread-safe: tests read while the worker appends)."""
         with self._lock:
             self.envelopes.append(envelope)
 
-    def flush(self, timeout: float) -> bool:
-        return True
-
     def close(self, timeout: float) -> None:
+        """Mark closed, so tests can see the client shut its transport down."""
         self.closed = True
 
     @property
@@ -34,5 +36,6 @@ class InMemoryTransport:
         return [orjson.loads(item.payload) for env in envelopes for item in env.items if item.type == "event"]
 
     def clear(self) -> None:
+        """Forget what was kept so far."""
         with self._lock:
             self.envelopes.clear()
