@@ -5,15 +5,13 @@ Hot code: the loops bind attributes to locals and dispatch on ``type(value) is .
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Callable, Optional, Tuple
+from typing import Any, Callable, Optional, Tuple
 
 from scrubbers.actions import FILTERED, REMARK_CODE, is_placeholder, replacement
 from scrubbers.meta import add_remarks
 from scrubbers.paths import PathState
 from scrubbers.rules import Action, KeyRule, Rule
-
-if TYPE_CHECKING:
-    from scrubbers.engine import Engine
+from scrubbers.text import ScrubState
 
 __all__ = ["MAX_DEPTH", "Walk", "fail_closed"]
 
@@ -43,34 +41,35 @@ class Walk:
     dict_: Callable[[dict[Any, Any], Chain, int, Optional[PathState]], None]
     list_: Callable[[list[Any], Chain, int, Optional[PathState]], None]
 
-    def __init__(self, engine: Engine, event: dict[Any, Any], counts: dict[str, int]) -> None:
-        self.e = engine
+    def __init__(self, state: ScrubState, event: dict[Any, Any], counts: dict[str, int]) -> None:
+        self.state = state
+        self.text = state.text
+        self.classify = state.classify
         self.event = event
         self.counts = counts
         self.leaves: list[tuple[Any, Any, Chain]] = []
         self.texts: list[str] = []
         self.remarks: list[tuple[tuple[Any, ...], list[list[Any]], Optional[int]]] = []
-        self.funcs = engine._func_rules
-        self.kinfo = engine._kinfo
-        self.allow = engine._allow
-        self.skip_short = engine._skip_short
-        self.clean = engine._clean
-        self.clean_old = engine._clean_old
+        self.funcs = state.funcs
+        self.kinfo = state.kinfo
+        self.allow = state.allow
+        self.skip_short = state.skip_short
+        self.clean = state.text.clean
+        self.clean_old = state.text.clean_old
         self._build()
 
     def run(self) -> None:
-        e = self.e
+        text_scrubber = self.text
         event = self.event
         meta = event.pop(_META, None)
         try:
-            paths = e._paths
-            self.dict_(event, None, 0, paths.start if paths is not None else None)
+            self.dict_(event, None, 0, self.state.paths_start)
             if self.texts:
-                for i, hits in e._scan_many(self.texts).items():
+                for i, hits in text_scrubber.scan_many(self.texts).items():
                     if hits:
                         container, key, chain = self.leaves[i]
                         text = self.texts[i]
-                        new, rem = e.rewrite(text, hits, self.counts)
+                        new, rem = text_scrubber.rewrite(text, hits, self.counts)
                         container[key] = new
                         self.remarks.append((path_of(chain, key, True), rem, len(text)))
         finally:
@@ -96,9 +95,9 @@ class Walk:
             return False
         if action is _MASK and not isinstance(value, (dict, list, tuple)):
             container[key] = replacement(_MASK, value if isinstance(value, str) else str(value), None)
-        elif action is _HASH and self.e._hash_key is not None:
+        elif action is _HASH and self.state.hash_key is not None:
             text = value if isinstance(value, str) else repr(value)
-            container[key] = replacement(_HASH, text, self.e._hash_key)
+            container[key] = replacement(_HASH, text, self.state.hash_key)
         else:
             container[key] = FILTERED
             action = _FILTER
@@ -137,11 +136,10 @@ class Walk:
             ks = bytes(key).decode("utf-8", "replace")
         else:
             return _NOT_SCANNED  # ints, floats, None, tuples: no name to judge
-        e = self.e
-        cls = e._classify(ks)
+        cls = self.classify(ks)
         hits: Any = ()
         if cls is None and ks and not (self.skip_short and len(ks) < 16 and ks.isidentifier()):
-            hits = tuple(e._scan(ks))
+            hits = tuple(self.text.scan(ks))
         info = (cls, hits)
         if type(key) is str and not hits:
             if len(self.kinfo) > 20_000:
@@ -151,7 +149,7 @@ class Walk:
 
     def renamed(self, d: dict[Any, Any], k: Any, hits: Any, chain: Chain) -> str:
         text = k if isinstance(k, str) else str(k)
-        new, rem = self.e.rewrite(text, list(hits), self.counts)
+        new, rem = self.text.rewrite(text, list(hits), self.counts)
         base = new
         n = 2
         while new != text and new in d:
@@ -322,7 +320,7 @@ class Walk:
         d.update(items)
         for k, _, v, sub in renames:
             new = mapping[k]
-            cls = self.e._classify(new)  # the scrubbed name can read as sensitive itself
+            cls = self.classify(new)  # the scrubbed name can read as sensitive itself
             if cls is self.allow:
                 continue
             if isinstance(cls, KeyRule):
@@ -340,10 +338,10 @@ class Walk:
             return False
         cls, hits = info
         if hits:  # the name itself held something: scrub it now, then judge the scrubbed name
-            new, rem = self.e.rewrite(v[0], list(hits), self.counts)
+            new, rem = self.text.rewrite(v[0], list(hits), self.counts)
             self.remarks.append((path_of(chain, 0, True), rem, len(v[0])))
             v[0] = new
-            cls = self.e._classify(new)
+            cls = self.classify(new)
         if cls is self.allow:
             return True
         if isinstance(cls, KeyRule):
