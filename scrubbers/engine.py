@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from typing import Any, Iterable, Union
 
+from scrubbers.context import DEFAULT_CONTEXT_RULES
 from scrubbers.credentials import DEFAULT_CREDENTIAL_RULES
 from scrubbers.keys import KeyClassifier
 from scrubbers.paths import PathMatcher
@@ -28,7 +29,7 @@ from scrubbers.walk import Walk, fail_closed
 
 __all__ = ["Engine", "compile_rules"]
 
-BUILTIN_PATTERN_RULES = frozenset(DEFAULT_CREDENTIAL_RULES + DEFAULT_PATTERN_RULES)
+BUILTIN_PATTERN_RULES = frozenset(DEFAULT_CREDENTIAL_RULES + DEFAULT_PATTERN_RULES + DEFAULT_CONTEXT_RULES)
 
 
 class Engine:

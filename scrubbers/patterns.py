@@ -95,7 +95,8 @@ EMAIL = PatternRule(
     category="pii",
     pattern=(
         r"(?<![\w.+%-])[A-Za-z0-9][A-Za-z0-9._%+-]{0,63}@"
-        r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,24}(?!\w)"
+        # not followed by ":port" or ":path": that is a URL's userinfo@host or git@host:org/repo
+        r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,24}(?!\w|:[\w/~])"
     ),
     pii=True,
     description="e-mail addresses; kept with send_default_pii",
@@ -144,12 +145,13 @@ IPV4 = PatternRule(
     id="ip-address",
     category="pii",
     pattern=(
-        r"(?<![\w.:])(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)"
+        # not after a product token's "/" (Chrome/124.0.0.0 is a version)
+        r"(?<![\w.:])(?<![A-Za-z]/)(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)"
         r"(?![\w]|\.\d)"
     ),
     validator=validators.ipv4,
     pii=True,
-    description="IPv4 addresses (loopback/unspecified kept); kept with send_default_pii",
+    description="IPv4 addresses (loopback, x.0.0.0, versions like Chrome/124.0.0.0 kept); kept with send_default_pii",
     prefilter=r"0\.0{1,3}\.0{1,3}\.0",
     prefilter_view="shape",
     window=(3, 4),

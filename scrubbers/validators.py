@@ -117,12 +117,13 @@ def us_ssn(text: str) -> bool:
 
 
 def ipv4(text: str) -> bool:
-    """A routable-looking IPv4 address (0.0.0.0, loopback and netmasks are kept)."""
+    """A routable-looking IPv4 address (0.0.0.0, x.0.0.0, loopback and netmasks are kept)."""
     try:
         addr = ipaddress.IPv4Address(text)
     except ValueError:
         return False
-    return not (addr.is_loopback or addr.is_unspecified or text.startswith("255.") or text == "1.0.0.0")
+    # x.0.0.0 is a network or a version number, never a host
+    return not (addr.is_loopback or addr.is_unspecified or text.startswith("255.") or text.endswith(".0.0.0"))
 
 
 def ipv6(text: str) -> bool:

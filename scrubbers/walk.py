@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any, Callable, Optional, Tuple
 
 from scrubbers.actions import FILTERED, REMARK_CODE, is_placeholder, replacement
+from scrubbers.logentry import scrub_arguments
 from scrubbers.meta import add_remarks
 from scrubbers.paths import PathState
 from scrubbers.rules import Action, KeyRule, Rule
@@ -19,6 +20,7 @@ MAX_DEPTH = 64
 # enum members as module constants: ``Action.X`` goes through the enum metaclass on every access
 _FILTER, _MASK, _HASH, _REMOVE = Action.FILTER, Action.MASK, Action.HASH, Action.REMOVE
 _META = "_meta"
+_NAME_KEYS = ("name", "key", "Name", "Key", "NAME", "KEY")
 
 Chain = Optional[Tuple[Any, Any]]  # (parent_chain, key): a path built only when needed
 _NOT_SCANNED = (None, ())
@@ -63,6 +65,7 @@ class Walk:
         event = self.event
         meta = event.pop(_META, None)
         try:
+            self.log_entries(event)
             self.dict_(event, None, 0, self.state.paths_start)
             if self.texts:
                 for i, hits in text_scrubber.scan_many(self.texts).items():
@@ -77,6 +80,62 @@ class Walk:
                 event[_META] = meta
         for path, rem, length in self.remarks:
             add_remarks(event, path, rem, length)
+
+    # ------------------------------------------------------------------ log arguments
+    def log_entries(self, event: dict[Any, Any]) -> None:
+        """Judge log arguments by their placeholders, in ``logentry`` and in log breadcrumbs.
+
+        A breadcrumb made from a log record carries its template and arguments in
+        ``data.logentry``; its ``message`` is the formatted text.
+        """
+        entry = event.get("logentry")
+        if type(entry) is dict:
+            self.log_entry(entry, entry, "formatted", (None, "logentry"), (None, "logentry"))
+        crumbs = event.get("breadcrumbs")
+        values = crumbs.get("values") if type(crumbs) is dict else crumbs
+        if type(values) is not list:
+            return
+        base: Chain = ((None, "breadcrumbs"), "values") if type(crumbs) is dict else (None, "breadcrumbs")
+        for i, crumb in enumerate(values):
+            if type(crumb) is dict:
+                data = crumb.get("data")
+                if type(data) is dict and type(data.get("logentry")) is dict:
+                    here: Chain = (base, i)
+                    self.log_entry(data["logentry"], crumb, "message", (((here, "data"), "logentry")), here)
+
+    def log_entry(self, entry: dict[Any, Any], holder: dict[Any, Any], fkey: str, chain: Chain, hchain: Chain) -> None:
+        template = entry.get("message")
+        params = entry.get("params")
+        if type(params) is tuple:
+            params = entry["params"] = list(params)
+        if type(template) is not str or not params or type(params) not in (list, dict):
+            return
+        pchain: Chain = (chain, "params")
+
+        def whole(rule: Rule, container: Any, key: Any, value: Any) -> bool:
+            return self.whole(rule, container, key, value, pchain)
+
+        def remark(key: Any, _: str, rem: list[list[Any]], length: Optional[int]) -> None:
+            self.remarks.append((path_of(pchain, key, True), rem, length))
+
+        formatted = holder.get(fkey)
+        new = scrub_arguments(template, params, formatted, self.classify, self.text, self.counts, whole, remark)
+        if new is not formatted and new != formatted and isinstance(formatted, str):
+            holder[fkey] = new
+            self.remarks.append((path_of(hchain, fkey, True), [["log-argument", "s"]], len(formatted)))
+
+    def pair_dict(self, d: dict[Any, Any], chain: Chain) -> None:
+        """``{"name": "DB_PASSWORD", "value": ...}`` and its spellings: the value takes the name's key rule."""
+        vk = "value" if "value" in d else "Value" if "Value" in d else "VALUE"
+        for nk in _NAME_KEYS:
+            name = d.get(nk)
+            if type(name) is str:
+                break
+        else:
+            return
+        cls = self.classify(name)
+        if isinstance(cls, KeyRule) and self.whole(cls, d, vk, d[vk], chain):
+            d.pop(vk, None)
 
     # ------------------------------------------------------------------ whole values
     def whole(self, rule: Rule, container: Any, key: Any, value: Any, chain: Chain) -> bool:
@@ -182,6 +241,8 @@ class Walk:
             if depth > MAX_DEPTH:
                 self.too_deep(d, chain)
                 return
+            if "value" in d or "Value" in d or "VALUE" in d:  # a name/value pair: K8s env, HAR, AWS tags
+                self.pair_dict(d, chain)
             removals: Optional[list[Any]] = None
             renames: Optional[list[tuple[Any, Any, Any, Optional[PathState]]]] = None
             for k, v in d.items():
