@@ -512,7 +512,7 @@ class Scanner:
                 for a, b, prio, rule in self._scan(plain):
                     out.append((a + 2 * bisect_left(escapes, a), b + 2 * bisect_left(escapes, b), prio, rule))
         if len(out) > 1:
-            return self._resolve(out)
+            return self.resolve(out)
         return out
 
     def _scan(self, text: str) -> List[Hit]:
@@ -540,7 +540,8 @@ class Scanner:
         self.assignments.hits(text, lower, out)
         return out
 
-    def _resolve(self, hits: list[Hit]) -> list[Hit]:
+    def resolve(self, hits: list[Hit]) -> list[Hit]:
+        """Sort ``hits`` and drop overlaps: the earliest start, then the earlier rule, then the longest."""
         # Same start: the earlier rule wins (the password of postgres://app:PW@db.internal beats
         # the e-mail look-alike PW@db.internal, which would take the host with it).
         hits.sort(key=lambda h: (h[0], h[2], h[0] - h[1]))

@@ -40,6 +40,10 @@ class TextScrubber:
         """Every hit in one string."""
         return self.scanner.scan(text)
 
+    def resolve(self, hits: list[Hit]) -> list[Hit]:
+        """Sort hits and drop overlaps (earliest first, then rule order, then longest)."""
+        return self.scanner.resolve(hits) if len(hits) > 1 else hits
+
     def scan_many(self, texts: list[str]) -> dict[int, list[Hit]]:
         """Scan many strings as one joined text; returns hits per string index (local offsets).
 

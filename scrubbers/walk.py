@@ -5,6 +5,7 @@ Hot code: the loops bind attributes to locals and dispatch on ``type(value) is .
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from typing import Any, Callable, Optional, Tuple
 
 from scrubbers.actions import FILTERED, REMARK_CODE, is_placeholder, replacement
@@ -12,6 +13,7 @@ from scrubbers.logentry import scrub_arguments
 from scrubbers.meta import add_remarks
 from scrubbers.paths import PathState
 from scrubbers.rules import Action, KeyRule, Rule
+from scrubbers.scan import Hit
 from scrubbers.text import ScrubState
 
 __all__ = ["MAX_DEPTH", "Walk", "fail_closed"]
@@ -25,6 +27,18 @@ _NAME_KEYS = ("name", "key", "Name", "Key", "NAME", "KEY")
 Chain = Optional[Tuple[Any, Any]]  # (parent_chain, key): a path built only when needed
 _NOT_SCANNED = (None, ())
 CLEAN_KEY: Any = (None, ())  # cached verdict for the common case: no rule, nothing inside the key
+
+
+_KNOWN_PRIO = -1_000_000  # a copy of a known secret beats any pattern at the same place
+_NOT_SECRET = frozenset(("none", "null", "true", "false", "undefined", "redacted", "filtered", "********"))
+
+
+def _worth_tracking(value: str) -> bool:
+    """Long or digit-bearing values only: a 3-letter "yes" under a token key is no fingerprint."""
+    n = len(value)
+    if n < 6 or n > 4096 or value.lower() in _NOT_SECRET or is_placeholder(value):
+        return False
+    return n >= 8 or any(c.isdigit() for c in value)
 
 
 def path_of(chain: Chain, key: object = None, with_key: bool = False) -> tuple[Any, ...]:
@@ -52,6 +66,7 @@ class Walk:
         self.leaves: list[tuple[Any, Any, Chain]] = []
         self.texts: list[str] = []
         self.remarks: list[tuple[tuple[Any, ...], list[list[Any]], Optional[int]]] = []
+        self.known: dict[str, Rule] = {}  # values filtered by a key rule in this event
         self.funcs = state.funcs
         self.kinfo = state.kinfo
         self.allow = state.allow
@@ -68,7 +83,10 @@ class Walk:
             self.log_entries(event)
             self.dict_(event, None, 0, self.state.paths_start)
             if self.texts:
-                for i, hits in text_scrubber.scan_many(self.texts).items():
+                found = text_scrubber.scan_many(self.texts)
+                if self.known:
+                    found = self.known_elsewhere(found)
+                for i, hits in found.items():
                     if hits:
                         container, key, chain = self.leaves[i]
                         text = self.texts[i]
@@ -80,6 +98,37 @@ class Walk:
                 event[_META] = meta
         for path, rem, length in self.remarks:
             add_remarks(event, path, rem, length)
+
+    def known_elsewhere(self, found: dict[int, list[Hit]]) -> dict[int, list[Hit]]:
+        """A value filtered under a sensitive key is a secret wherever else it shows up in the event.
+
+        ``charge(token)`` puts the token in the task frame's ``token`` local (filtered by name)
+        and in the caller frame's ``args`` tuple repr (no name to go by): the second copy is
+        found here by the first.
+        """
+        texts = self.texts
+        blob = "\x00".join(texts)
+        starts: list[int] = []
+        extra: dict[int, list[Hit]] = {}
+        for secret, rule in self.known.items():
+            pos = blob.find(secret)
+            while pos >= 0:
+                if not starts:
+                    off = 0
+                    for t in texts:
+                        starts.append(off)
+                        off += len(t) + 1
+                k = bisect_right(starts, pos) - 1
+                local = pos - starts[k]
+                if local + len(secret) <= len(texts[k]):
+                    extra.setdefault(k, []).append((local, local + len(secret), _KNOWN_PRIO, rule))
+                pos = blob.find(secret, pos + len(secret))
+        if not extra:
+            return found
+        merged = dict(found)
+        for k, hits in extra.items():
+            merged[k] = self.text.resolve(found.get(k, []) + hits)
+        return dict(sorted(merged.items()))
 
     # ------------------------------------------------------------------ log arguments
     def log_entries(self, event: dict[Any, Any]) -> None:
@@ -144,6 +193,8 @@ class Walk:
             return False
         action = rule.action
         self.counts[rule.id] = self.counts.get(rule.id, 0) + 1
+        if type(value) is str and action is not _REMOVE and _worth_tracking(value):
+            self.known[value] = rule
         length = len(value) if isinstance(value, str) else None
         path = path_of(chain, key, True)
         if action is _REMOVE:
