@@ -11,7 +11,11 @@ import re
 
 from scrubbers.rules import PatternRule
 
-__all__ = ["DEFAULT_CONTEXT_RULES", "high_entropy", "password_like"]
+__all__ = ["CONTEXT_TOKEN", "DEFAULT_CONTEXT_RULES", "WEAK_KEY_NAMES", "high_entropy", "password_like"]
+
+WEAK_KEY_NAMES = frozenset(("key", "sig", "code"))
+"""Last words of field names (``key``, ``X-Key``, ``sig``, ``code``) whose value is a credential
+only when it reads as a token."""
 
 _TOKEN_CHARS = r"A-Za-z0-9_\-+/=.~"
 _UUID_RE = re.compile(r"[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}")
@@ -67,12 +71,17 @@ def password_like(value: str) -> bool:
     return has_alpha and (has_digit or has_symbol or mixed)
 
 
+def _secret_of(rule: PatternRule, match: str) -> str:
+    m = rule.compiled.match(match)
+    return m.group("secret") if m is not None and m.group("secret") else _tail(match)
+
+
 def _validate_token(match: str) -> bool:
-    return high_entropy(_tail(match))
+    return high_entropy(_secret_of(CONTEXT_TOKEN, match))
 
 
 def _validate_password(match: str) -> bool:
-    return password_like(_tail(match))
+    return password_like(_secret_of(CONTEXT_PASSWORD, match))
 
 
 def _validate_glued(match: str) -> bool:
@@ -88,7 +97,7 @@ def _validate_query(match: str) -> bool:
 
 
 # Between the context word and the token: "=", ":", or up to three short words ("mismatch: got").
-_FILLER = r"(?:[ \t]*[:=][ \t]*|[ \t]+)(?:[a-z]{1,12}[:,]?[ \t]+){0,3}['\"(<]?"
+_FILLER = r"['\"]?(?:[ \t]*[:=][ \t]*|[ \t]+)(?:[a-z]{1,12}[:,]?[ \t]+){0,3}['\"(<]?"
 _TOKEN = r"(?P<secret>[" + _TOKEN_CHARS + r"]{15,511}[A-Za-z0-9_\-+/=~])(?![A-Za-z0-9_\-+/=~]|\.[A-Za-z0-9])"
 
 CONTEXT_TOKEN = PatternRule(
@@ -113,7 +122,8 @@ CONTEXT_PASSWORD = PatternRule(
     category="password",
     pattern=(
         r"(?<![A-Za-z_])(?i:password|passwd|passphrase|pwd)"
-        r"(?:[ \t]*[:=][ \t]*|[ \t]+(?:(?:is|was|of|to|set to)[ \t]+)?)"
+        r"(?:[ \t]*[:=][ \t]*|[ \t]+)(?:(?:is|was|of|to|set|got|given|supplied|provided|value|mismatch:?|invalid:?"
+        r"|rejected:?)[ \t]+){0,3}"
         r"['\"]?(?P<secret>[^\s'\",;)\]}]{6,128})"
     ),
     validator=_validate_password,

@@ -17,14 +17,14 @@ from __future__ import annotations
 
 from typing import Any, Iterable, Union
 
-from scrubbers.context import DEFAULT_CONTEXT_RULES
+from scrubbers.context import CONTEXT_TOKEN, DEFAULT_CONTEXT_RULES, WEAK_KEY_NAMES
 from scrubbers.credentials import DEFAULT_CREDENTIAL_RULES
 from scrubbers.keys import KeyClassifier
 from scrubbers.paths import PathMatcher
 from scrubbers.patterns import DEFAULT_PATTERN_RULES
 from scrubbers.rules import Action, FunctionRule, KeyRule, PathRule, PatternRule, RuleList
 from scrubbers.scan import Scanner
-from scrubbers.text import ScrubState, TextScrubber
+from scrubbers.text import ScrubState, TextScrubber, WeakKey
 from scrubbers.walk import Walk, fail_closed
 
 __all__ = ["Engine", "compile_rules"]
@@ -69,6 +69,8 @@ class Engine:
             # rules look for; with custom pattern rules every string is scanned.
             skip_short=all(r in BUILTIN_PATTERN_RULES for r in pattern_rules),
             hash_key=hash_key,
+            # bare key/sig/code fields: filtered when the value is a token, under the context-token rule
+            weak=WeakKey(CONTEXT_TOKEN, frozenset((n,) for n in WEAK_KEY_NAMES)) if CONTEXT_TOKEN in pattern_rules else None,
         )
         """What each walk is handed: the engine's compiled parts, read-only by convention."""
 

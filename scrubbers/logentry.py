@@ -94,6 +94,8 @@ def scrub_arguments(
     for slot, ph in _slots(params, phs):
         prev_end = ends[ph]
         context = template[max(prev_end, ph[0] - _CONTEXT_CHARS) : ph[0]]
+        if ph[2]:  # "%(key)s": the argument's own name is context too
+            context = f"{context} {ph[2]}="
         value = params[slot]
         if (
             value is None

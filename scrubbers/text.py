@@ -12,7 +12,7 @@ from typing import Any, Callable
 
 from scrubbers.actions import REMARK_CODE, replacement
 from scrubbers.paths import PathState
-from scrubbers.rules import FunctionRule
+from scrubbers.rules import FunctionRule, Rule
 from scrubbers.scan import Hit, Scanner
 
 __all__ = ["ScrubState", "TextScrubber"]
@@ -141,6 +141,20 @@ class TextScrubber:
         return new, remarks
 
 
+class WeakKey:
+    """Field names that only *may* hold a credential (``key``, ``sig``, ``code``).
+
+    Their value is filtered (under ``rule``) only when it also reads as a high-entropy token:
+    a context word and a token shape together, never one of them alone.
+    """
+
+    __slots__ = ("names", "rule")
+
+    def __init__(self, rule: Rule, names: frozenset[tuple[str, ...]]) -> None:
+        self.rule = rule
+        self.names = names
+
+
 class ScrubState:
     """Everything one walk needs from a compiled engine, handed over explicitly.
 
@@ -148,7 +162,7 @@ class ScrubState:
     its internals without touching the walk (and the walk can be tested with a state of its own).
     """
 
-    __slots__ = ("allow", "classify", "funcs", "hash_key", "kinfo", "paths_start", "skip_short", "text")
+    __slots__ = ("allow", "classify", "funcs", "hash_key", "kinfo", "paths_start", "skip_short", "text", "weak")
 
     def __init__(
         self,
@@ -160,8 +174,10 @@ class ScrubState:
         paths_start: PathState | None,
         skip_short: bool,
         hash_key: bytes | None,
+        weak: WeakKey | None = None,
     ) -> None:
         self.text = text
+        self.weak = weak
         self.classify = classify
         self.allow = allow
         self.funcs = funcs

@@ -9,12 +9,14 @@ from bisect import bisect_right
 from typing import Any, Callable, Optional, Tuple
 
 from scrubbers.actions import FILTERED, REMARK_CODE, is_placeholder, replacement
+from scrubbers.context import high_entropy
+from scrubbers.keys import key_tokens
 from scrubbers.logentry import scrub_arguments
 from scrubbers.meta import add_remarks
 from scrubbers.paths import PathState
-from scrubbers.rules import Action, KeyRule, Rule
+from scrubbers.rules import Action, KeyRule, PatternRule, Rule
 from scrubbers.scan import Hit
-from scrubbers.text import ScrubState
+from scrubbers.text import ScrubState, WeakKey
 
 __all__ = ["MAX_DEPTH", "Walk", "fail_closed"]
 
@@ -183,7 +185,11 @@ class Walk:
         else:
             return
         cls = self.classify(name)
-        if isinstance(cls, KeyRule) and self.whole(cls, d, vk, d[vk], chain):
+        value = d[vk]
+        weak = self.state.weak
+        if cls is None and weak is not None and type(value) is str and key_tokens(name)[-1:] in weak.names:
+            cls = weak.rule if high_entropy(value) else None
+        if isinstance(cls, (KeyRule, PatternRule)) and self.whole(cls, d, vk, value, chain):
             d.pop(vk, None)
 
     # ------------------------------------------------------------------ whole values
@@ -247,6 +253,9 @@ class Walk:
         else:
             return _NOT_SCANNED  # ints, floats, None, tuples: no name to judge
         cls = self.classify(ks)
+        weak = self.state.weak
+        if cls is None and weak is not None and key_tokens(ks)[-1:] in weak.names:
+            cls = weak
         hits: Any = ()
         if cls is None and ks and not (self.skip_short and len(ks) < 16 and ks.isidentifier()):
             hits = tuple(self.text.scan(ks))
@@ -328,6 +337,9 @@ class Walk:
                     if cls is not None:
                         if cls is allow:
                             continue
+                        if type(cls) is WeakKey:
+                            cls = cls.rule if type(v) is str and high_entropy(v) else None
+                    if cls is not None:
                         if whole(cls, d, k, v, chain):
                             if removals is None:
                                 removals = []
@@ -456,7 +468,9 @@ class Walk:
             cls = self.classify(new)
         if cls is self.allow:
             return True
-        if isinstance(cls, KeyRule):
+        if type(cls) is WeakKey:
+            cls = cls.rule if type(v[1]) is str and high_entropy(v[1]) else None
+        if cls is not None:
             self.whole(cls, v, 1, v[1], chain)
             return True
         if hits:
