@@ -29,6 +29,7 @@ from scrubbers.walk import Walk, fail_closed
 
 __all__ = ["Engine", "compile_rules"]
 
+_WEAK = frozenset((n,) for n in WEAK_KEY_NAMES)
 BUILTIN_PATTERN_RULES = frozenset(DEFAULT_CREDENTIAL_RULES + DEFAULT_PATTERN_RULES + DEFAULT_CONTEXT_RULES)
 
 
@@ -70,7 +71,7 @@ class Engine:
             skip_short=all(r in BUILTIN_PATTERN_RULES for r in pattern_rules),
             hash_key=hash_key,
             # bare key/sig/code fields: filtered when the value is a token, under the context-token rule
-            weak=WeakKey(CONTEXT_TOKEN, frozenset((n,) for n in WEAK_KEY_NAMES)) if CONTEXT_TOKEN in pattern_rules else None,
+            weak=WeakKey(CONTEXT_TOKEN, _WEAK) if CONTEXT_TOKEN in pattern_rules else None,
         )
         """What each walk is handed: the engine's compiled parts, read-only by convention."""
 

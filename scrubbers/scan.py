@@ -432,6 +432,7 @@ class _Assignments:
             is_placeholder(value)
             or value.lower() in _NOT_SECRET_VALUES
             or value[0] in "[{("
+            or last[:1] in "[{("  # "Bearer [Filtered]": already scrubbed
             or _BIND_PARAM_RE.match(text, e - len(last)) is not None  # a template placeholder, not a value
         ):
             return

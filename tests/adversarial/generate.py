@@ -28,6 +28,8 @@ from sdk_core.testing import assert_no_secrets
 __all__ = ["DECOYS", "KINDS", "PLACEMENTS", "Case", "cases", "leaked", "survives"]
 
 _ALNUM = string.ascii_letters + string.digits
+_B32 = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
+_UA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36"
 _B62 = string.digits + string.ascii_uppercase + string.ascii_lowercase
 
 
@@ -105,8 +107,8 @@ KINDS: tuple[Kind, ...] = (
          "token", "token", False),
     Kind("session-id", "session", _session, ("sessionid", "session_id", "PHPSESSID"), "session-token", "session",
          False),
-    Kind("aws-access-key", "provider-credential", lambda r: "AKIA" + "".join(r.choice("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567")
-         for _ in range(16)), ("access_key",), "access-key", "key", True),
+    Kind("aws-access-key", "provider-credential", lambda r: "AKIA" + "".join(r.choice(_B32) for _ in range(16)),
+         ("access_key",), "access-key", "key", True),
     Kind("github-token", "provider-credential", _github, ("github_token",), "token", "token", True),
     Kind("stripe-key", "provider-credential", lambda r: "sk_live_" + _mixed(r, 24), ("stripe_key",), "api-key", "key",
          True),
@@ -135,7 +137,7 @@ DECOYS: tuple[tuple[str, str], ...] = (
     ("digest", "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"),
     ("started_at", "2024-05-01T10:22:33.123456+00:00"),
     ("version", "4.12.0-rc.1+a1b2c3d"),
-    ("user_agent", "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36"),
+    ("user_agent", _UA),
     ("path", "/srv/app/models/user_2024.py"),
     ("repo", "git@github.com:acme/shop.git"),
     ("counter", "password_attempts=3"),
@@ -166,7 +168,8 @@ PLACEMENTS: dict[str, tuple[bool, Placement]] = {
     # name -> (carries context, how to plant)
     "dict-key": (True, lambda k, n, v: {"extra": {n: v}}),
     "request-header": (True, lambda k, n, v: {"request": {"headers": {_header_name(n): v}}}),
-    "frame-local": (True, lambda k, n, v: {"exception": {"values": [{"stacktrace": {"frames": [{"vars": {n: repr(v)}}]}}]}}),
+    "frame-local": (True, lambda k, n, v: {"exception": {"values": [{"stacktrace": {"frames": [{"vars": {
+        n: repr(v)}}]}}]}}),
     "log-param-after-word": (True, lambda k, n, v: _log(f"login failed with {n.replace('_', ' ')} %s", [v])),
     "log-param-after-assign": (True, lambda k, n, v: _log(f"retrying, {n}=%s", [v])),
     "log-param-named": (True, lambda k, n, v: _log(f"lookup %({n})s failed", {n: v})),
@@ -176,7 +179,8 @@ PLACEMENTS: dict[str, tuple[bool, Placement]] = {
     "pair-key-value": (True, lambda k, n, v: {"extra": {"setting": {"key": n, "value": v}}}),
     "pair-list": (True, lambda k, n, v: {"request": {"headers": [[_header_name(n), v]]}}),
     "pair-tuple": (True, lambda k, n, v: {"extra": {"params": [(n, v)]}}),
-    "query-encoded": (True, lambda k, n, v: {"request": {"query_string": f"page=2&{n}={quote(v, safe='')}&next=%2Fcart"}}),
+    "query-encoded": (True, lambda k, n, v: {"request": {
+        "query_string": f"page=2&{n}={quote(v, safe='')}&next=%2Fcart"}}),
     "url-in-breadcrumb": (True, lambda k, n, v: {"breadcrumbs": {"values": [{"type": "http", "data": {
         "url": f"https://api.shop.test/v1/items?{n}={quote(v, safe='')}&sort=asc"}}]}}),
     "form-body-string": (True, lambda k, n, v: {"request": {"data": f"next=%2Fhome&{n}={quote(v, safe='')}"}}),
