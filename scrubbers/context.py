@@ -62,7 +62,7 @@ def high_entropy(value: str) -> bool:
 def password_like(value: str) -> bool:
     """A value after the word *password* that is not an ordinary word, number or placeholder."""
     v = value.strip("'\"")
-    if len(v) < 6 or v.lower() in _PLAIN_WORDS or _BIND_RE.fullmatch(v) or v.startswith(("[", "*", "<")):
+    if len(v) < 6 or v.lower() in _PLAIN_WORDS or _BIND_RE.fullmatch(v) or v.startswith(("[", "<", "{", "%(")):
         return False
     has_alpha = any(c.isalpha() for c in v)
     has_digit = any(c.isdigit() for c in v)
@@ -124,7 +124,7 @@ CONTEXT_PASSWORD = PatternRule(
         r"(?<![A-Za-z_])(?i:password|passwd|passphrase|pwd)"
         r"(?:[ \t]*[:=][ \t]*|[ \t]+)(?:(?:is|was|of|to|set|got|given|supplied|provided|value|mismatch:?|invalid:?"
         r"|rejected:?)[ \t]+){0,3}"
-        r"['\"]?(?P<secret>[^\s'\",;)\]}]{6,128})"
+        r"['\"]?(?P<secret>[^\s'\"]{5,127}[^\s'\",;.)\]}])"
     ),
     validator=_validate_password,
     description="a password-like value right after the word password in free text (`login failed with password X`)",

@@ -108,13 +108,13 @@ CREDIT_CARD = PatternRule(
     id="credit-card",
     category="financial",
     pattern=(
-        r"(?<![\w.-])[2-6]"
+        r"(?<![\w.-])[1-6]"
         r"(?:\d{11,18}|\d{3}(?:[ -]\d{4}){2}(?:[ -]\d{1,4}){1,2}|\d{3}[ -]\d{6}[ -]\d{4,5})"
         r"(?![\w-]|\.\d)"
     ),
     validator=validators.card_number,
     description="payment card numbers (Visa, Mastercard, Amex, Discover, JCB, ...), Luhn-checked",
-    prefilter=r"0000(?:0{9}|-0000-0000|-000000-0000)",
+    prefilter=r"0000(?:0{8}|-0000-0000|-000000-0000)",
     prefilter_view="shape",
     window=(4, 24),
 )
