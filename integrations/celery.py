@@ -20,6 +20,7 @@ continue the caller's trace.
 
 from __future__ import annotations
 
+import inspect
 import re
 import threading
 from contextlib import AbstractContextManager
@@ -128,11 +129,26 @@ def _on_prerun(sender: Any = None, task_id: Any = None, task: Any = None, **_: A
         if delivery.get("routing_key"):
             context["routing_key"] = delivery["routing_key"]
         if _include_args:
-            context["args"] = list(getattr(request, "args", None) or ())
+            context["args"] = _named_args(task, list(getattr(request, "args", None) or ()))
             context["kwargs"] = dict(getattr(request, "kwargs", None) or {})
         scope.set_context("celery", context)
     except Exception as error:
         log_internal_error("celery task_prerun", error)
+
+
+def _named_args(task: Any, args: list[Any]) -> Any:
+    """Positional arguments keyed by the task's parameter names, so key rules apply to them.
+
+    ``send_reset(\"tok-...\")`` is reported as ``{"token": "tok-..."}`` and the scrubber filters
+    it as it filters the same value passed by keyword. The list is kept when binding fails.
+    """
+    if not args:
+        return args
+    try:
+        bound = inspect.signature(task.run).bind_partial(*args)
+    except (TypeError, ValueError):
+        return args
+    return {name: list(v) if isinstance(v, tuple) else v for name, v in bound.arguments.items()}
 
 
 def _on_failure(sender: Any = None, exception: Any = None, **_: Any) -> None:

@@ -165,15 +165,19 @@ def _capture(record: logging.LogRecord) -> None:
 
 
 def _breadcrumb(record: logging.LogRecord) -> None:
-    extra = _extra(record)
+    data = _extra(record)
+    entry = _logentry(record)
+    if "params" in entry:
+        # the template and arguments let the scrubber judge each argument by its placeholder
+        data["logentry"] = {"message": entry["message"], "params": entry["params"]}
     sdk_core.add_breadcrumb(
         hint={"log_record": record},
         type="log",
         category=record.name,
         level=level_name(record.levelno),
-        message=_trim(_formatted(record)),
+        message=entry.get("formatted", entry["message"]),
         timestamp=record.created,
-        data=extra or None,
+        data=data or None,
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from scrubbers.context import DEFAULT_CONTEXT_RULES
 from scrubbers.credentials import DEFAULT_CREDENTIAL_RULES
 from scrubbers.keys import DEFAULT_KEY_RULES
 from scrubbers.patterns import DEFAULT_PATTERN_RULES
@@ -21,5 +22,7 @@ DEFAULT_PATH_RULES = (
 CREDENTIALS = RuleList(DEFAULT_CREDENTIAL_RULES)
 """Provider-credential value rules only (Slack, OpenAI, AWS, GitHub, ...): for a server-side second layer."""
 
-DEFAULT = RuleList((*DEFAULT_KEY_RULES, *DEFAULT_PATH_RULES, *DEFAULT_CREDENTIAL_RULES, *DEFAULT_PATTERN_RULES))
-"""Every default rule: key rules, path rules, provider credentials, then PII and generic patterns."""
+DEFAULT = RuleList(
+    (*DEFAULT_KEY_RULES, *DEFAULT_PATH_RULES, *DEFAULT_CREDENTIAL_RULES, *DEFAULT_PATTERN_RULES, *DEFAULT_CONTEXT_RULES)
+)
+"""Every default rule: key rules, path rules, provider credentials, PII and generic patterns, then context rules."""

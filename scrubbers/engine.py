@@ -8,29 +8,29 @@ How it stays fast:
 * every string in the event is collected during the walk, then scanned *once* as a single
   ``"\\x00"``-joined text by one combined alternation regex; only the strings with a confirmed
   hit are rewritten.
+
+The engine compiles; :mod:`scrubbers.walk` walks. The walk gets a :class:`ScrubState` and
+reads nothing else of the engine.
 """
 
 from __future__ import annotations
 
-from bisect import bisect_right
 from typing import Any, Iterable, Union
 
-from scrubbers.actions import REMARK_CODE, replacement
+from scrubbers.context import CONTEXT_TOKEN, DEFAULT_CONTEXT_RULES, WEAK_KEY_NAMES
 from scrubbers.credentials import DEFAULT_CREDENTIAL_RULES
 from scrubbers.keys import KeyClassifier
 from scrubbers.paths import PathMatcher
 from scrubbers.patterns import DEFAULT_PATTERN_RULES
 from scrubbers.rules import Action, FunctionRule, KeyRule, PathRule, PatternRule, RuleList
-from scrubbers.scan import Hit, Scanner
+from scrubbers.scan import Scanner
+from scrubbers.text import ScrubState, TextScrubber, WeakKey
 from scrubbers.walk import Walk, fail_closed
 
 __all__ = ["Engine", "compile_rules"]
 
-BUILTIN_PATTERN_RULES = frozenset(DEFAULT_CREDENTIAL_RULES + DEFAULT_PATTERN_RULES)
-
-_SEP = "\x00"
-_CACHE_MAX_ENTRIES = 8192
-_CACHE_MAX_LEN = 2048
+_WEAK = frozenset((n,) for n in WEAK_KEY_NAMES)
+BUILTIN_PATTERN_RULES = frozenset(DEFAULT_CREDENTIAL_RULES + DEFAULT_PATTERN_RULES + DEFAULT_CONTEXT_RULES)
 
 
 class Engine:
@@ -51,135 +51,34 @@ class Engine:
         self.rules = rules
         self.allow_keys = allow_keys
         self.send_default_pii = send_default_pii
-        self._hash_key = hash_key
         active = [r for r in rules if not (send_default_pii and r.pii)]
         order = {r.id: i for i, r in enumerate(rules)}
-        self._key_rules = [r for r in active if isinstance(r, KeyRule)]
-        self._pattern_rules = [r for r in active if isinstance(r, PatternRule)]
-        self._func_rules = [r for r in active if isinstance(r, FunctionRule)]
+        key_rules = [r for r in active if isinstance(r, KeyRule)]
+        pattern_rules = [r for r in active if isinstance(r, PatternRule)]
         path_rules = [r for r in active if isinstance(r, PathRule)]
-        self._paths = PathMatcher(path_rules) if path_rules else None
-        self._classifier = KeyClassifier(self._key_rules, allow_keys)
-        self._classify = self._classifier.classify
-        self._allow = KeyClassifier.ALLOW
-        self._scanner = Scanner(self._pattern_rules, self._key_rules, self._classifier, order)
-        self._clean: dict[str, None] = {}
-        self._clean_old: dict[str, None] = {}
-        self._kinfo: dict[Any, tuple[Any, Any]] = {}
-        # Identifier-like strings under 16 characters cannot hold anything the built-in value
-        # rules look for; with custom pattern rules every string is scanned.
-        self._skip_short = all(r in BUILTIN_PATTERN_RULES for r in self._pattern_rules)
-
-    # ------------------------------------------------------------------ text scanning
-
-    def _scan(self, text: str) -> list[Hit]:
-        return self._scanner.scan(text)
-
-    def _scan_many(self, texts: list[str]) -> dict[int, list[Hit]]:
-        """Scan many strings as one joined text; returns hits per string index (local offsets).
-
-        A string that occurs several times in the event (a request repr in every frame's
-        locals) is scanned once; each occurrence gets its own copy of the hits.
-        """
-        scanner = self._scanner
-        if scanner.empty or not texts:
-            return {}
-        parts = list(dict.fromkeys(texts))  # the walk already skipped strings known to be clean
-        blob = _SEP.join(parts)
-        hits = scanner.scan(blob)
-        found: dict[int, list[Hit]] = {}
-        if hits:
-            starts: list[int] = []
-            off = 0
-            for t in parts:
-                starts.append(off)
-                off += len(t) + 1
-            rescan: set[int] = set()
-            for hit in hits:
-                a, b = hit[0], hit[1]
-                k = bisect_right(starts, a) - 1
-                base = starts[k]
-                if b <= base + len(parts[k]):
-                    found.setdefault(k, []).append((a - base, b - base, hit[2], hit[3]))
-                else:  # a match across the separator: redo the strings it touched one by one
-                    while k < len(parts) and starts[k] < b:
-                        rescan.add(k)
-                        k += 1
-            for k in rescan:
-                found[k] = scanner.scan(parts[k])
-        self._remember_clean(parts, found)
-        if not found:
-            return {}
-        if len(parts) == len(texts):
-            return {k: found[k] for k in sorted(found)}
-        by_text = {parts[k]: h for k, h in found.items()}
-        return {i: list(by_text[t]) for i, t in enumerate(texts) if t in by_text}
-
-    def _remember_clean(self, parts: list[str], found: dict[int, list[Hit]]) -> None:
-        """Remember the strings without hits. Two generations: when the young one is full it
-        becomes the old one, and the walk promotes strings it finds there, so strings that recur
-        (source lines, module names) survive while one-off strings age out."""
-        clean = self._clean
-        if len(clean) > _CACHE_MAX_ENTRIES:
-            self._clean_old = clean
-            self._clean = clean = {}
-        for k, t in enumerate(parts):
-            if len(t) <= _CACHE_MAX_LEN and k not in found:
-                clean[t] = None
-
-    def _apply_hits(
-        self, text: str, hits: list[Hit], counts: dict[str, int]
-    ) -> tuple[str, list[list[Any]], list[tuple[int, int, int]]]:
-        parts: list[str] = []
-        remarks: list[list[Any]] = []
-        edits: list[tuple[int, int, int]] = []  # (start, end, new length) in ``text``
-        last = 0
-        out_len = 0
-        for a, b, _, rule in hits:
-            if a < last:
-                continue
-            parts.append(text[last:a])
-            out_len += a - last
-            new = replacement(rule.action, text[a:b], self._hash_key)
-            parts.append(new)
-            remarks.append([rule.id, REMARK_CODE[rule.action], out_len, out_len + len(new)])
-            edits.append((a, b, len(new)))
-            out_len += len(new)
-            last = b
-            counts[rule.id] = counts.get(rule.id, 0) + 1
-        parts.append(text[last:])
-        return "".join(parts), remarks, edits
-
-    def rewrite(self, text: str, hits: list[Hit], counts: dict[str, int]) -> tuple[str, list[list[Any]]]:
-        """Apply ``hits`` to ``text``, then scan the result again until nothing is left.
-
-        A replacement can change what surrounds a neighbouring candidate (a token that was
-        glued to a PEM block is free-standing once the block is ``[Filtered]``), so the result
-        is scanned again; this keeps scrubbing idempotent. Remark ranges are kept in step.
-        """
-        new, remarks, _ = self._apply_hits(text, hits, counts)
-        for _ in range(3):
-            more = self._scanner.scan(new)
-            if not more:
-                break
-            newer, rem2, edits = self._apply_hits(new, more, counts)
-            kept: list[list[Any]] = []
-            for rem in remarks:
-                s0, e0 = rem[2], rem[3]
-                if any(a < e0 and s0 < b for a, b, _ in edits):
-                    continue  # swallowed by a later, wider replacement
-                shift = sum(n - (b - a) for a, b, n in edits if b <= s0)
-                kept.append([rem[0], rem[1], s0 + shift, e0 + shift])
-            remarks = sorted(kept + rem2, key=lambda r: r[2])
-            new = newer
-        return new, remarks
+        paths = PathMatcher(path_rules) if path_rules else None
+        classifier = KeyClassifier(key_rules, allow_keys)
+        self.text = TextScrubber(Scanner(pattern_rules, key_rules, classifier, order), hash_key)
+        """The value-rule scanner and the clean-string cache (shared by every walk)."""
+        self.state = ScrubState(
+            text=self.text,
+            classify=classifier.classify,
+            allow=KeyClassifier.ALLOW,
+            funcs=[r for r in active if isinstance(r, FunctionRule)],
+            paths_start=paths.start if paths is not None else None,
+            # Identifier-like strings under 16 characters cannot hold anything the built-in value
+            # rules look for; with custom pattern rules every string is scanned.
+            skip_short=all(r in BUILTIN_PATTERN_RULES for r in pattern_rules),
+            hash_key=hash_key,
+            # bare key/sig/code fields: filtered when the value is a token, under the context-token rule
+            weak=WeakKey(CONTEXT_TOKEN, _WEAK) if CONTEXT_TOKEN in pattern_rules else None,
+        )
+        """What each walk is handed: the engine's compiled parts, read-only by convention."""
 
     def scrub_text(self, text: str) -> str:
         """Scrub one free-text string with the value rules (no event, no ``_meta``)."""
-        hits = self._scan(text)
-        return self.rewrite(text, hits, {})[0] if hits else text
-
-    # ------------------------------------------------------------------ events
+        hits = self.text.scan(text)
+        return self.text.rewrite(text, hits, {})[0] if hits else text
 
     def scrub_in_place(self, event: Any) -> dict[str, int]:
         """Scrub a Sentry-shaped event dict in place; return ``{rule_id: redactions}``.
@@ -192,7 +91,7 @@ class Engine:
         if not isinstance(event, dict):
             return counts
         try:
-            Walk(self, event, counts).run()
+            Walk(self.state, event, counts).run()
         except Exception:
             counts["scrubber-error"] = counts.get("scrubber-error", 0) + 1
             try:

@@ -132,9 +132,9 @@ DEFAULT_KEY_RULES: tuple[KeyRule, ...] = (
     _k(
         "password-field",
         "password",
-        ["password", "passwd", "pwd", "passphrase", "passcode", "password_hash", "pass_phrase"],
-        exact=["pass", "pw"],
-        description="password fields (password, passwd, pwd, mysql_pwd, new_password1, ...)",
+        ["password", "passwd", "pwd", "passphrase", "passcode", "password_hash", "pass_phrase", "pass"],
+        exact=["pw"],
+        description="password fields (password, passwd, pwd, mysql_pwd, new_password1, login_pass, db_pass, ...)",
     ),
     _k(
         "secret-field",
@@ -168,6 +168,7 @@ DEFAULT_KEY_RULES: tuple[KeyRule, ...] = (
         "token-field",
         "credential",
         ["token", "jwt", "bearer", "otp", "totp", "mfa_code", "signature"],
+        exact=["sig"],
         description="token fields (token, access_token, refresh_token, X-Auth-Token, ...)",
     ),
     _k(

@@ -95,7 +95,8 @@ EMAIL = PatternRule(
     category="pii",
     pattern=(
         r"(?<![\w.+%-])[A-Za-z0-9][A-Za-z0-9._%+-]{0,63}@"
-        r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,24}(?!\w)"
+        # not followed by ":port" or ":path": that is a URL's userinfo@host or git@host:org/repo
+        r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,24}(?!\w|:[\w/~])"
     ),
     pii=True,
     description="e-mail addresses; kept with send_default_pii",
@@ -107,13 +108,13 @@ CREDIT_CARD = PatternRule(
     id="credit-card",
     category="financial",
     pattern=(
-        r"(?<![\w.-])[2-6]"
+        r"(?<![\w.-])[1-6]"
         r"(?:\d{11,18}|\d{3}(?:[ -]\d{4}){2}(?:[ -]\d{1,4}){1,2}|\d{3}[ -]\d{6}[ -]\d{4,5})"
         r"(?![\w-]|\.\d)"
     ),
     validator=validators.card_number,
     description="payment card numbers (Visa, Mastercard, Amex, Discover, JCB, ...), Luhn-checked",
-    prefilter=r"0000(?:0{9}|-0000-0000|-000000-0000)",
+    prefilter=r"0000(?:0{8}|-0000-0000|-000000-0000)",
     prefilter_view="shape",
     window=(4, 24),
 )
@@ -144,12 +145,13 @@ IPV4 = PatternRule(
     id="ip-address",
     category="pii",
     pattern=(
-        r"(?<![\w.:])(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)"
+        # not after a product token's "/" (Chrome/124.0.0.0 is a version)
+        r"(?<![\w.:])(?<![A-Za-z]/)(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)"
         r"(?![\w]|\.\d)"
     ),
     validator=validators.ipv4,
     pii=True,
-    description="IPv4 addresses (loopback/unspecified kept); kept with send_default_pii",
+    description="IPv4 addresses (loopback, x.0.0.0, versions like Chrome/124.0.0.0 kept); kept with send_default_pii",
     prefilter=r"0\.0{1,3}\.0{1,3}\.0",
     prefilter_view="shape",
     window=(3, 4),

@@ -11,6 +11,7 @@ are found on the reversed text, where the operator comes first and the field nam
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from typing import Any, Dict, FrozenSet, Iterable, List, Optional, Tuple
 
 try:  # the regex parser, to learn which characters a pattern can start with
@@ -426,14 +427,44 @@ class _Assignments:
         else:
             s, e = vm.start("u"), vm.end("u")
         value = text[s:e]
+        last = value.rsplit(None, 1)[-1] if value else value  # "Bearer %s": the part after the scheme
         if (
             is_placeholder(value)
             or value.lower() in _NOT_SECRET_VALUES
             or value[0] in "[{("
-            or _BIND_PARAM_RE.fullmatch(value) is not None
+            or last[:1] in "[{("  # "Bearer [Filtered]": already scrubbed
+            or _BIND_PARAM_RE.match(text, e - len(last)) is not None  # a template placeholder, not a value
         ):
             return
         out.append((s, e, -1 - self.key_prio.get(cls.id, 0), cls))
+
+
+_PCT_RE = re.compile(r"%(?!00)[0-9A-Fa-f]{2}")
+
+
+def _percent_decoded(text: str) -> Optional[Tuple[str, List[int]]]:
+    """``text`` with each ``%XX`` turned into one character, and where each decoded one sits.
+
+    One character per escape (bytes as Latin-1, not UTF-8) keeps the offset arithmetic simple:
+    a position ``p`` in the decoded text is ``p + 2 * (escapes before p)`` in the original.
+    ``%00`` stays encoded, so decoding never adds the separator of the joined scan.
+    """
+    pieces: list[str] = []
+    escapes: list[int] = []
+    last = 0
+    size = 0
+    for m in _PCT_RE.finditer(text):
+        s = m.start()
+        pieces.append(text[last:s])
+        size += s - last
+        escapes.append(size)
+        pieces.append(chr(int(text[s + 1 : s + 3], 16)))
+        size += 1
+        last = m.end()
+    if not escapes:
+        return None
+    pieces.append(text[last:])
+    return "".join(pieces), escapes
 
 
 class Scanner:
@@ -467,9 +498,25 @@ class Scanner:
         self.empty = not self.groups and self.plain is None and not self.assignments.enabled
 
     def scan(self, text: str) -> List[Hit]:
-        """Every hit in ``text``, sorted, overlaps resolved (earliest, then longest, then rule order)."""
+        """Every hit in ``text``, sorted, overlaps resolved (earliest, then rule order, then longest).
+
+        Percent-encoded text (``email=ana%40example.org``, ``next=%2Fcart``) is also scanned
+        decoded; a hit found there is reported on the encoded span it came from.
+        """
         if self.empty or not text:
             return []
+        out = self._scan(text)
+        if "%" in text and _PCT_RE.search(text) is not None:
+            decoded = _percent_decoded(text)
+            if decoded is not None:
+                plain, escapes = decoded
+                for a, b, prio, rule in self._scan(plain):
+                    out.append((a + 2 * bisect_left(escapes, a), b + 2 * bisect_left(escapes, b), prio, rule))
+        if len(out) > 1:
+            return self.resolve(out)
+        return out
+
+    def _scan(self, text: str) -> List[Hit]:
         n = len(text)
         out: list[Hit] = []
         lower: Optional[str] = None
@@ -492,12 +539,13 @@ class Scanner:
         if self.plain is not None:
             self.plain.hits(text, 0, n, out)
         self.assignments.hits(text, lower, out)
-        if len(out) > 1:
-            return self._resolve(out)
         return out
 
-    def _resolve(self, hits: list[Hit]) -> list[Hit]:
-        hits.sort(key=lambda h: (h[0], h[0] - h[1], h[2]))
+    def resolve(self, hits: list[Hit]) -> list[Hit]:
+        """Sort ``hits`` and drop overlaps: the earliest start, then the earlier rule, then the longest."""
+        # Same start: the earlier rule wins (the password of postgres://app:PW@db.internal beats
+        # the e-mail look-alike PW@db.internal, which would take the host with it).
+        hits.sort(key=lambda h: (h[0], h[2], h[0] - h[1]))
         kept: list[Hit] = []
         last_end = -1
         for h in hits:

@@ -39,6 +39,9 @@ def luhn(digits: str) -> bool:
     return total % 10 == 0
 
 
+_MAESTRO_12 = frozenset(("5018", "5020", "5038", "6304", "6390", "6759", "6761", "6762", "6763"))
+
+
 def _card_brand_ok(d: str) -> bool:
     n = len(d)
     p2 = int(d[:2])
@@ -52,24 +55,27 @@ def _card_brand_ok(d: str) -> bool:
         return n == 15
     if d.startswith("6011") or d.startswith("65") or 644 <= int(d[:3]) <= 649 or 622126 <= p6 <= 622925:
         return 16 <= n <= 19  # Discover
-    if 3528 <= p4 <= 3589:  # JCB
+    if p2 == 35:  # JCB (3528-3589 issued; the rest of 35xx is reserved for it)
         return 16 <= n <= 19
+    if d[:4] in ("2131", "1800"):  # JCB, 15-digit
+        return n == 15
     if p2 in (36, 38, 39) or 300 <= int(d[:3]) <= 305 or p4 == 3095:  # Diners Club
         return 14 <= n <= 19
     if p2 == 62 or p2 == 81:  # UnionPay
         return 16 <= n <= 19
     if p2 in (50, 56, 57, 58) or d[:2] in ("67", "63"):  # Maestro
-        return 12 <= n <= 19
+        # 12-digit Maestro numbers only for the ranges that issue them: a 12-digit id is common
+        return 13 <= n <= 19 or (n == 12 and d[:4] in _MAESTRO_12)
     return False
 
 
 def card_number(text: str) -> bool:
-    """A payment card: 13-19 digits, consistent separators, a known issuer prefix and Luhn."""
+    """A payment card: 12-19 digits, consistent separators, a known issuer prefix and Luhn."""
     seps = {c for c in text if not c.isdigit()}
     if len(seps) > 1:
         return False
     digits = _NON_DIGIT.sub("", text)
-    if not 13 <= len(digits) <= 19 or len(set(digits)) < 2:
+    if not 12 <= len(digits) <= 19 or len(set(digits)) < 2:
         return False
     if seps:
         groups = re.split(r"\D", text)
@@ -117,12 +123,13 @@ def us_ssn(text: str) -> bool:
 
 
 def ipv4(text: str) -> bool:
-    """A routable-looking IPv4 address (0.0.0.0, loopback and netmasks are kept)."""
+    """A routable-looking IPv4 address (0.0.0.0, x.0.0.0, loopback and netmasks are kept)."""
     try:
         addr = ipaddress.IPv4Address(text)
     except ValueError:
         return False
-    return not (addr.is_loopback or addr.is_unspecified or text.startswith("255.") or text == "1.0.0.0")
+    # x.0.0.0 is a network or a version number, never a host
+    return not (addr.is_loopback or addr.is_unspecified or text.startswith("255.") or text.endswith(".0.0.0"))
 
 
 def ipv6(text: str) -> bool:

@@ -5,15 +5,18 @@ Hot code: the loops bind attributes to locals and dispatch on ``type(value) is .
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Callable, Optional, Tuple
+from bisect import bisect_right
+from typing import Any, Callable, Optional, Tuple
 
 from scrubbers.actions import FILTERED, REMARK_CODE, is_placeholder, replacement
+from scrubbers.context import high_entropy
+from scrubbers.keys import key_tokens
+from scrubbers.logentry import scrub_arguments
 from scrubbers.meta import add_remarks
 from scrubbers.paths import PathState
-from scrubbers.rules import Action, KeyRule, Rule
-
-if TYPE_CHECKING:
-    from scrubbers.engine import Engine
+from scrubbers.rules import Action, KeyRule, PatternRule, Rule
+from scrubbers.scan import Hit
+from scrubbers.text import ScrubState, WeakKey
 
 __all__ = ["MAX_DEPTH", "Walk", "fail_closed"]
 
@@ -21,10 +24,23 @@ MAX_DEPTH = 64
 # enum members as module constants: ``Action.X`` goes through the enum metaclass on every access
 _FILTER, _MASK, _HASH, _REMOVE = Action.FILTER, Action.MASK, Action.HASH, Action.REMOVE
 _META = "_meta"
+_NAME_KEYS = ("name", "key", "Name", "Key", "NAME", "KEY")
 
 Chain = Optional[Tuple[Any, Any]]  # (parent_chain, key): a path built only when needed
 _NOT_SCANNED = (None, ())
 CLEAN_KEY: Any = (None, ())  # cached verdict for the common case: no rule, nothing inside the key
+
+
+_KNOWN_PRIO = -1_000_000  # a copy of a known secret beats any pattern at the same place
+_NOT_SECRET = frozenset(("none", "null", "true", "false", "undefined", "redacted", "filtered", "********"))
+
+
+def _worth_tracking(value: str) -> bool:
+    """Long or digit-bearing values only: a 3-letter "yes" under a token key is no fingerprint."""
+    n = len(value)
+    if n < 6 or n > 4096 or value.lower() in _NOT_SECRET or is_placeholder(value):
+        return False
+    return n >= 8 or any(c.isdigit() for c in value)
 
 
 def path_of(chain: Chain, key: object = None, with_key: bool = False) -> tuple[Any, ...]:
@@ -43,34 +59,40 @@ class Walk:
     dict_: Callable[[dict[Any, Any], Chain, int, Optional[PathState]], None]
     list_: Callable[[list[Any], Chain, int, Optional[PathState]], None]
 
-    def __init__(self, engine: Engine, event: dict[Any, Any], counts: dict[str, int]) -> None:
-        self.e = engine
+    def __init__(self, state: ScrubState, event: dict[Any, Any], counts: dict[str, int]) -> None:
+        self.state = state
+        self.text = state.text
+        self.classify = state.classify
         self.event = event
         self.counts = counts
         self.leaves: list[tuple[Any, Any, Chain]] = []
         self.texts: list[str] = []
         self.remarks: list[tuple[tuple[Any, ...], list[list[Any]], Optional[int]]] = []
-        self.funcs = engine._func_rules
-        self.kinfo = engine._kinfo
-        self.allow = engine._allow
-        self.skip_short = engine._skip_short
-        self.clean = engine._clean
-        self.clean_old = engine._clean_old
+        self.known: dict[str, Rule] = {}  # values filtered by a key rule in this event
+        self.funcs = state.funcs
+        self.kinfo = state.kinfo
+        self.allow = state.allow
+        self.skip_short = state.skip_short
+        self.clean = state.text.clean
+        self.clean_old = state.text.clean_old
         self._build()
 
     def run(self) -> None:
-        e = self.e
+        text_scrubber = self.text
         event = self.event
         meta = event.pop(_META, None)
         try:
-            paths = e._paths
-            self.dict_(event, None, 0, paths.start if paths is not None else None)
+            self.log_entries(event)
+            self.dict_(event, None, 0, self.state.paths_start)
             if self.texts:
-                for i, hits in e._scan_many(self.texts).items():
+                found = text_scrubber.scan_many(self.texts)
+                if self.known:
+                    found = self.known_elsewhere(found)
+                for i, hits in found.items():
                     if hits:
                         container, key, chain = self.leaves[i]
                         text = self.texts[i]
-                        new, rem = e.rewrite(text, hits, self.counts)
+                        new, rem = text_scrubber.rewrite(text, hits, self.counts)
                         container[key] = new
                         self.remarks.append((path_of(chain, key, True), rem, len(text)))
         finally:
@@ -79,6 +101,97 @@ class Walk:
         for path, rem, length in self.remarks:
             add_remarks(event, path, rem, length)
 
+    def known_elsewhere(self, found: dict[int, list[Hit]]) -> dict[int, list[Hit]]:
+        """A value filtered under a sensitive key is a secret wherever else it shows up in the event.
+
+        ``charge(token)`` puts the token in the task frame's ``token`` local (filtered by name)
+        and in the caller frame's ``args`` tuple repr (no name to go by): the second copy is
+        found here by the first.
+        """
+        texts = self.texts
+        blob = "\x00".join(texts)
+        starts: list[int] = []
+        extra: dict[int, list[Hit]] = {}
+        for secret, rule in self.known.items():
+            pos = blob.find(secret)
+            while pos >= 0:
+                if not starts:
+                    off = 0
+                    for t in texts:
+                        starts.append(off)
+                        off += len(t) + 1
+                k = bisect_right(starts, pos) - 1
+                local = pos - starts[k]
+                if local + len(secret) <= len(texts[k]):
+                    extra.setdefault(k, []).append((local, local + len(secret), _KNOWN_PRIO, rule))
+                pos = blob.find(secret, pos + len(secret))
+        if not extra:
+            return found
+        merged = dict(found)
+        for k, hits in extra.items():
+            merged[k] = self.text.resolve(found.get(k, []) + hits)
+        return dict(sorted(merged.items()))
+
+    # ------------------------------------------------------------------ log arguments
+    def log_entries(self, event: dict[Any, Any]) -> None:
+        """Judge log arguments by their placeholders, in ``logentry`` and in log breadcrumbs.
+
+        A breadcrumb made from a log record carries its template and arguments in
+        ``data.logentry``; its ``message`` is the formatted text.
+        """
+        entry = event.get("logentry")
+        if type(entry) is dict:
+            self.log_entry(entry, entry, "formatted", (None, "logentry"), (None, "logentry"))
+        crumbs = event.get("breadcrumbs")
+        values = crumbs.get("values") if type(crumbs) is dict else crumbs
+        if type(values) is not list:
+            return
+        base: Chain = ((None, "breadcrumbs"), "values") if type(crumbs) is dict else (None, "breadcrumbs")
+        for i, crumb in enumerate(values):
+            if type(crumb) is dict:
+                data = crumb.get("data")
+                if type(data) is dict and type(data.get("logentry")) is dict:
+                    here: Chain = (base, i)
+                    self.log_entry(data["logentry"], crumb, "message", (((here, "data"), "logentry")), here)
+
+    def log_entry(self, entry: dict[Any, Any], holder: dict[Any, Any], fkey: str, chain: Chain, hchain: Chain) -> None:
+        template = entry.get("message")
+        params = entry.get("params")
+        if type(params) is tuple:
+            params = entry["params"] = list(params)
+        if type(template) is not str or not params or type(params) not in (list, dict):
+            return
+        pchain: Chain = (chain, "params")
+
+        def whole(rule: Rule, container: Any, key: Any, value: Any) -> bool:
+            return self.whole(rule, container, key, value, pchain)
+
+        def remark(key: Any, _: str, rem: list[list[Any]], length: Optional[int]) -> None:
+            self.remarks.append((path_of(pchain, key, True), rem, length))
+
+        formatted = holder.get(fkey)
+        new = scrub_arguments(template, params, formatted, self.classify, self.text, self.counts, whole, remark)
+        if new is not formatted and new != formatted and isinstance(formatted, str):
+            holder[fkey] = new
+            self.remarks.append((path_of(hchain, fkey, True), [["log-argument", "s"]], len(formatted)))
+
+    def pair_dict(self, d: dict[Any, Any], chain: Chain) -> None:
+        """``{"name": "DB_PASSWORD", "value": ...}`` and its spellings: the value takes the name's key rule."""
+        vk = "value" if "value" in d else "Value" if "Value" in d else "VALUE"
+        for nk in _NAME_KEYS:
+            name = d.get(nk)
+            if type(name) is str:
+                break
+        else:
+            return
+        cls = self.classify(name)
+        value = d[vk]
+        weak = self.state.weak
+        if cls is None and weak is not None and type(value) is str and key_tokens(name)[-1:] in weak.names:
+            cls = weak.rule if high_entropy(value) else None
+        if isinstance(cls, (KeyRule, PatternRule)) and self.whole(cls, d, vk, value, chain):
+            d.pop(vk, None)
+
     # ------------------------------------------------------------------ whole values
     def whole(self, rule: Rule, container: Any, key: Any, value: Any, chain: Chain) -> bool:
         """Apply ``rule`` to a whole value; True when the dict entry must be removed."""
@@ -86,6 +199,8 @@ class Walk:
             return False
         action = rule.action
         self.counts[rule.id] = self.counts.get(rule.id, 0) + 1
+        if type(value) is str and action is not _REMOVE and _worth_tracking(value):
+            self.known[value] = rule
         length = len(value) if isinstance(value, str) else None
         path = path_of(chain, key, True)
         if action is _REMOVE:
@@ -96,9 +211,9 @@ class Walk:
             return False
         if action is _MASK and not isinstance(value, (dict, list, tuple)):
             container[key] = replacement(_MASK, value if isinstance(value, str) else str(value), None)
-        elif action is _HASH and self.e._hash_key is not None:
+        elif action is _HASH and self.state.hash_key is not None:
             text = value if isinstance(value, str) else repr(value)
-            container[key] = replacement(_HASH, text, self.e._hash_key)
+            container[key] = replacement(_HASH, text, self.state.hash_key)
         else:
             container[key] = FILTERED
             action = _FILTER
@@ -137,11 +252,13 @@ class Walk:
             ks = bytes(key).decode("utf-8", "replace")
         else:
             return _NOT_SCANNED  # ints, floats, None, tuples: no name to judge
-        e = self.e
-        cls = e._classify(ks)
+        cls = self.classify(ks)
+        weak = self.state.weak
+        if cls is None and weak is not None and key_tokens(ks)[-1:] in weak.names:
+            cls = weak
         hits: Any = ()
         if cls is None and ks and not (self.skip_short and len(ks) < 16 and ks.isidentifier()):
-            hits = tuple(e._scan(ks))
+            hits = tuple(self.text.scan(ks))
         info = (cls, hits)
         if type(key) is str and not hits:
             if len(self.kinfo) > 20_000:
@@ -151,7 +268,7 @@ class Walk:
 
     def renamed(self, d: dict[Any, Any], k: Any, hits: Any, chain: Chain) -> str:
         text = k if isinstance(k, str) else str(k)
-        new, rem = self.e.rewrite(text, list(hits), self.counts)
+        new, rem = self.text.rewrite(text, list(hits), self.counts)
         base = new
         n = 2
         while new != text and new in d:
@@ -184,6 +301,8 @@ class Walk:
             if depth > MAX_DEPTH:
                 self.too_deep(d, chain)
                 return
+            if "value" in d or "Value" in d or "VALUE" in d:  # a name/value pair: K8s env, HAR, AWS tags
+                self.pair_dict(d, chain)
             removals: Optional[list[Any]] = None
             renames: Optional[list[tuple[Any, Any, Any, Optional[PathState]]]] = None
             for k, v in d.items():
@@ -218,6 +337,9 @@ class Walk:
                     if cls is not None:
                         if cls is allow:
                             continue
+                        if type(cls) is WeakKey:
+                            cls = cls.rule if type(v) is str and high_entropy(v) else None
+                    if cls is not None:
                         if whole(cls, d, k, v, chain):
                             if removals is None:
                                 removals = []
@@ -322,7 +444,7 @@ class Walk:
         d.update(items)
         for k, _, v, sub in renames:
             new = mapping[k]
-            cls = self.e._classify(new)  # the scrubbed name can read as sensitive itself
+            cls = self.classify(new)  # the scrubbed name can read as sensitive itself
             if cls is self.allow:
                 continue
             if isinstance(cls, KeyRule):
@@ -340,13 +462,15 @@ class Walk:
             return False
         cls, hits = info
         if hits:  # the name itself held something: scrub it now, then judge the scrubbed name
-            new, rem = self.e.rewrite(v[0], list(hits), self.counts)
+            new, rem = self.text.rewrite(v[0], list(hits), self.counts)
             self.remarks.append((path_of(chain, 0, True), rem, len(v[0])))
             v[0] = new
-            cls = self.e._classify(new)
+            cls = self.classify(new)
         if cls is self.allow:
             return True
-        if isinstance(cls, KeyRule):
+        if type(cls) is WeakKey:
+            cls = cls.rule if type(v[1]) is str and high_entropy(v[1]) else None
+        if cls is not None:
             self.whole(cls, v, 1, v[1], chain)
             return True
         if hits:

@@ -15,6 +15,7 @@ from celery.contrib.testing.worker import start_worker
 import sdk_core
 from integrations.celery import TRACE_HEADER, CeleryIntegration
 from integrations.logging import LoggingIntegration
+from sdk_core.testing import assert_no_secrets
 from sdk_core.transport.memory import InMemoryTransport
 from tests.support.relay_check import conformance_errors
 
@@ -35,6 +36,11 @@ class PaymentDeclined(Exception):
 @app.task(name="payments.charge", bind=True)  # type: ignore[untyped-decorator]
 def charge(self: Any, amount: int, **details: Any) -> None:
     raise PaymentDeclined(f"declined {amount}")
+
+
+@app.task(name="accounts.reset")  # type: ignore[untyped-decorator]
+def reset_password(user_id: int, token: str, new_password: str, *rest: Any) -> None:
+    raise PaymentDeclined(f"reset failed for {user_id}")
 
 
 @app.task(name="math.add")  # type: ignore[untyped-decorator]
@@ -136,7 +142,7 @@ class TestTaskFailure:
         celery_context = event["contexts"]["celery"]
         assert celery_context["task_id"] == result.id
         assert celery_context["retries"] == 0
-        assert celery_context["args"] == [42]
+        assert celery_context["args"] == {"amount": 42}  # bound to the task's parameter names
         trace = event["contexts"]["trace"]
         assert trace["trace_id"] == "ab" * 16
         assert trace["parent_span_id"] == enqueuing_span
@@ -154,6 +160,20 @@ class TestTaskFailure:
         assert "hunter2" not in payload
         assert "4111 1111 1111 1111" not in payload and "4111111111111111" not in payload
         assert event["contexts"]["celery"]["kwargs"]["note"] == "gift"
+
+    def test_positional_secrets_are_bound_to_parameter_names_and_scrubbed(self, worker: _Finished) -> None:
+        """Positional args are reported under their parameter names, so key rules filter them like kwargs."""
+        transport = _init(CeleryIntegration())
+        token, password = "tok-7f3a9c1e5b2d4f6a8c0e", "Pa55w0rd-positional"
+        result = reset_password.delay(17, token, password, "extra-arg")
+        with pytest.raises(PaymentDeclined):
+            _get(result)
+        worker.wait(result.id)
+        (event,) = _events(transport)
+        assert_no_secrets([event], [token, password])
+        args = event["contexts"]["celery"]["args"]
+        assert args["user_id"] == 17 and args["rest"] == ["extra-arg"]
+        assert args["token"] == "[Filtered]" and args["new_password"] == "[Filtered]"
 
     def test_retries_count_is_reported_and_retry_itself_is_not(self, worker: _Finished) -> None:
         """An autoretried task is one event, for its last attempt, with the retry count; the Retry is none."""

@@ -395,7 +395,7 @@ class TestOddInput:
         def boom(*a: Any, **k: Any) -> Any:
             raise RuntimeError("bug")
 
-        monkeypatch.setattr(engine, "_scan_many", boom)
+        monkeypatch.setattr(engine.text, "scan_many", boom)
         ev = {"event_id": "abc", "message": "jane@example.org", "extra": {"n": 1, "s": "text"}}
         counts = engine.scrub_in_place(ev)
         assert counts["scrubber-error"] == 1

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 import scrubbers
-import scrubbers.engine as engine_mod
+import scrubbers.text as text_mod
 from scrubbers import Action, PatternRule
 from scrubbers.actions import REMARK_CODE, is_placeholder
 from scrubbers.scan import first_chars
@@ -83,14 +83,14 @@ class TestAnchoredDispatch:
 class TestCleanCache:
     def test_recurring_strings_survive_a_full_cache(self, monkeypatch: pytest.MonkeyPatch) -> None:
         """Past the cache bound, strings seen again are kept; new secrets are still caught."""
-        monkeypatch.setattr(engine_mod, "_CACHE_MAX_ENTRIES", 20)
+        monkeypatch.setattr(text_mod, "CACHE_MAX_ENTRIES", 20)
         engine = scrubbers.compile_rules()
         recurring = [f"    line {i} of some source file" for i in range(10)]
         for n in range(30):
             ev: dict[str, Any] = {"extra": {"src": list(recurring), "fresh": [f"value {n} {j}" for j in range(15)]}}
             engine.scrub_in_place(ev)
             assert ev["extra"]["src"] == recurring
-        assert set(recurring) <= set(engine._clean) | set(engine._clean_old)
+        assert set(recurring) <= set(engine.text.clean) | set(engine.text.clean_old)
         ev = {"extra": {"src": list(recurring), "leak": f"key {AKIA}"}}
         counts = engine.scrub_in_place(ev)
         assert counts == {"aws-access-key-id": 1}

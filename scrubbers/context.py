@@ -1,0 +1,183 @@
+"""Secrets recognised by what stands next to them: a context word, a command-line flag, a query name.
+
+A high-entropy token alone is not enough (UUIDs, digests and request ids look the same), and
+neither is a word alone; these rules need both. They run after every specific pattern, so a
+recognised provider token next to a context word is reported as that provider's token.
+"""
+
+from __future__ import annotations
+
+import re
+
+from scrubbers.rules import PatternRule
+
+__all__ = ["CONTEXT_TOKEN", "DEFAULT_CONTEXT_RULES", "WEAK_KEY_NAMES", "high_entropy", "password_like"]
+
+WEAK_KEY_NAMES = frozenset(("key", "sig", "code"))
+"""Last words of field names (``key``, ``X-Key``, ``sig``, ``code``) whose value is a credential
+only when it reads as a token."""
+
+_TOKEN_CHARS = r"A-Za-z0-9_\-+/=.~"
+_UUID_RE = re.compile(r"[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}")
+_HEX_RE = re.compile(r"[0-9a-f]+|[0-9A-F]+")
+_TAIL_RE = re.compile(r"[^\s'\"(<:=,]+$")
+_FILE_RE = re.compile(
+    r"\.(?:py|pyc|js|ts|json|txt|html?|log|ya?ml|cfg|ini|csv|xml|md|pem|crt|key|gz|zip|so|dll)$", re.I
+)
+_BIND_RE = re.compile(r"%(?:\([A-Za-z_]\w*\))?[-#0 +]*\d*(?:\.\d+)?[sdrifxXeEgGa]|\?|\$\d+|:[A-Za-z_]\w*|\{\w*\}")
+_PLAIN_WORDS = frozenset(("none", "null", "nil", "true", "false", "undefined", "redacted", "filtered", "required"))
+
+
+def _tail(match: str) -> str:
+    m = _TAIL_RE.search(match)
+    return m.group() if m else match
+
+
+def high_entropy(value: str) -> bool:
+    """A token that reads as random: long, mixed character classes, not a UUID, file or word.
+
+    Hex strings of 20+ characters count (API tokens are often hex); the rules using this only
+    apply it next to a context word, so a digest standing alone is never touched.
+    """
+    v = value.strip("'\"").rstrip(".")
+    n = len(v)
+    if n < 16 or n > 512 or _UUID_RE.fullmatch(v) or _FILE_RE.search(v):
+        return False
+    has_digit = any(c.isdigit() for c in v)
+    has_lower = any(c.islower() for c in v)
+    has_upper = any(c.isupper() for c in v)
+    if not has_digit and not (has_lower and has_upper and any(c in "+/=_-" for c in v)):
+        return False
+    if len(set(v)) < 8:
+        return False
+    if has_lower and has_upper:
+        return True
+    if _HEX_RE.fullmatch(v):
+        return n >= 20
+    # one case plus digits: base32/base36 ids; reject snake_case or dotted words with a number
+    digits = sum(c.isdigit() for c in v)
+    return n >= 20 and digits * 5 >= n and "_" not in v and "." not in v
+
+
+def password_like(value: str) -> bool:
+    """A value after the word *password* that is not an ordinary word, number or placeholder."""
+    v = value.strip("'\"")
+    if len(v) < 6 or v.lower() in _PLAIN_WORDS or _BIND_RE.fullmatch(v) or v.startswith(("[", "<", "{", "%(")):
+        return False
+    has_alpha = any(c.isalpha() for c in v)
+    has_digit = any(c.isdigit() for c in v)
+    has_symbol = any(not c.isalnum() for c in v)
+    mixed = any(c.isupper() for c in v[1:]) and any(c.islower() for c in v)
+    return has_alpha and (has_digit or has_symbol or mixed)
+
+
+def _secret_of(rule: PatternRule, match: str) -> str:
+    m = rule.compiled.match(match)
+    return m.group("secret") if m is not None and m.group("secret") else _tail(match)
+
+
+def _validate_token(match: str) -> bool:
+    return high_entropy(_secret_of(CONTEXT_TOKEN, match))
+
+
+def _validate_password(match: str) -> bool:
+    return password_like(_secret_of(CONTEXT_PASSWORD, match))
+
+
+def _validate_glued(match: str) -> bool:
+    return password_like(match[2:].strip("'\""))
+
+
+def _validate_query(match: str) -> bool:
+    value = match.split("=", 1)[1]
+    if _BIND_RE.fullmatch(value) or value.lower() in _PLAIN_WORDS:
+        return False
+    has_digit = any(c.isdigit() for c in value)
+    return len(value) >= 12 or (len(value) >= 6 and has_digit and any(c.isalpha() for c in value))
+
+
+# Between the context word and the token: "=", ":", or up to three short words ("mismatch: got").
+_FILLER = r"['\"]?(?:[ \t]*[:=][ \t]*|[ \t]+)(?:[a-z]{1,12}[:,]?[ \t]+){0,3}['\"(<]?"
+_TOKEN = r"(?P<secret>[" + _TOKEN_CHARS + r"]{15,511}[A-Za-z0-9_\-+/=~])(?![A-Za-z0-9_\-+/=~]|\.[A-Za-z0-9])"
+
+CONTEXT_TOKEN = PatternRule(
+    id="context-token",
+    category="credential",
+    pattern=(
+        r"(?<![A-Za-z])(?i:(?:api[ _-]?)?keys?|tokens?|secrets?|signature|sig|session(?:[ _-]?id)?|sid"
+        r"|cookie|credentials?|supplied|provided)" + _FILLER + _TOKEN
+    ),
+    validator=_validate_token,
+    description=(
+        "a high-entropy token right after a context word in free text (`token X expired`, "
+        "`csrf token mismatch: got X`, `retrying with key X`, `supplied 'X'`); never the shape alone"
+    ),
+    prefilter=r"key|token|secret|sig|session|sid|cookie|credential|supplied|provided",
+    prefilter_view="lower",
+    window=(0, 160),
+)
+
+CONTEXT_PASSWORD = PatternRule(
+    id="context-password",
+    category="password",
+    pattern=(
+        r"(?<![A-Za-z_])(?i:password|passwd|passphrase|pwd)"
+        r"(?:[ \t]*[:=][ \t]*|[ \t]+)(?:(?:is|was|of|to|set|got|given|supplied|provided|value|mismatch:?|invalid:?"
+        r"|rejected:?)[ \t]+){0,3}"
+        r"['\"]?(?P<secret>[^\s'\"]{5,127}[^\s'\",;.)\]}])"
+    ),
+    validator=_validate_password,
+    description="a password-like value right after the word password in free text (`login failed with password X`)",
+    prefilter=r"pass|pwd",
+    prefilter_view="lower",
+    window=(0, 160),
+)
+
+# --password=x, --password x, --db-token x, and argv reprs: '--password', 'x'
+_SEP = r"(?:=|[ \t]+|['\"],[ \t]*['\"])"
+COMMAND_LINE = PatternRule(
+    id="command-line-secret",
+    category="credential",
+    pattern=(
+        r"(?<![\w-])(?:--?(?:[A-Za-z0-9]+[-_])*(?i:password|passwd|pass|pwd|token|secret|api[-_]?key|access[-_]?key"
+        r"|auth|credentials?)" + _SEP + r"['\"]?(?![-\[*])(?P<secret>[^\s'\",\]]{1,256})"
+        r"|(?:-u|--user)" + _SEP + r"?['\"]?[^\s:'\"@/-][^\s:'\"@/]*:(?![\[*])(?P<secret2>[^\s'\",\]@]{1,256}))"
+    ),
+    description="secrets on command lines (`--password=x`, `--password x`, `--token x`, `-u user:pass`)",
+    prefilter=r"-(?:-|u)",
+    window=(0, 300),
+)
+
+GLUED_PASSWORD_FLAG = PatternRule(
+    id="glued-password-flag",
+    category="password",
+    pattern=r"(?<![\w-])-p(?![\s'\"\[*])(?P<secret>[^\s'\",\]]{4,128})",
+    validator=_validate_glued,
+    description="a password glued to its flag (mysql `-pS3cret`); `-pthread`-like words are kept",
+    prefilter="-p",
+    window=(0, 130),
+)
+
+QUERY_CREDENTIAL = PatternRule(
+    id="query-credential",
+    category="credential",
+    pattern=(
+        r"(?<![^?&;\s\x00'\"])(?i:key|sig|code|signature|access_token|id_token|x-amz-signature|x-goog-signature)"
+        r"=(?P<secret>[^&#\s'\"<>\x00]{1,2048})"
+    ),
+    validator=_validate_query,
+    description=(
+        "credential-carrying query parameters (`?key=` Google API keys, `sig=`/`signature=` signed URLs, OAuth `code=`)"
+    ),
+    prefilter=r"(?:key|sig|code|signature|access_token|id_token)=",
+    prefilter_view="lower",
+    window=(1, 2100),
+)
+
+DEFAULT_CONTEXT_RULES: tuple[PatternRule, ...] = (
+    QUERY_CREDENTIAL,
+    COMMAND_LINE,
+    GLUED_PASSWORD_FLAG,
+    CONTEXT_PASSWORD,
+    CONTEXT_TOKEN,
+)

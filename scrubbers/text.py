@@ -1,0 +1,188 @@
+"""Scrubbing of strings: one joined scan for many strings, rewriting, and the clean-string cache.
+
+The engine owns one :class:`TextScrubber`; the walk receives it inside a :class:`ScrubState`
+and never touches the engine itself, so the walk depends on this module and not the other way
+round.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from typing import Any, Callable
+
+from scrubbers.actions import REMARK_CODE, replacement
+from scrubbers.paths import PathState
+from scrubbers.rules import FunctionRule, Rule
+from scrubbers.scan import Hit, Scanner
+
+__all__ = ["ScrubState", "TextScrubber"]
+
+_SEP = "\x00"
+CACHE_MAX_ENTRIES = 8192
+CACHE_MAX_LEN = 2048
+
+
+class TextScrubber:
+    """Scans and rewrites strings with an engine's value rules; remembers strings found clean.
+
+    The clean cache has two generations: when the young one is full it becomes the old one,
+    and the walk promotes strings it finds there, so strings that recur (source lines, module
+    names) survive while one-off strings age out. Strings with a finding are never remembered.
+    """
+
+    def __init__(self, scanner: Scanner, hash_key: bytes | None) -> None:
+        self.scanner = scanner
+        self.hash_key = hash_key
+        self.clean: dict[str, None] = {}
+        self.clean_old: dict[str, None] = {}
+
+    def scan(self, text: str) -> list[Hit]:
+        """Every hit in one string."""
+        return self.scanner.scan(text)
+
+    def resolve(self, hits: list[Hit]) -> list[Hit]:
+        """Sort hits and drop overlaps (earliest first, then rule order, then longest)."""
+        return self.scanner.resolve(hits) if len(hits) > 1 else hits
+
+    def scan_many(self, texts: list[str]) -> dict[int, list[Hit]]:
+        """Scan many strings as one joined text; returns hits per string index (local offsets).
+
+        A string that occurs several times in the event (a request repr in every frame's
+        locals) is scanned once; each occurrence gets its own copy of the hits.
+        """
+        scanner = self.scanner
+        if scanner.empty or not texts:
+            return {}
+        parts = list(dict.fromkeys(texts))  # the walk already skipped strings known to be clean
+        blob = _SEP.join(parts)
+        hits = scanner.scan(blob)
+        found: dict[int, list[Hit]] = {}
+        if hits:
+            starts: list[int] = []
+            off = 0
+            for t in parts:
+                starts.append(off)
+                off += len(t) + 1
+            rescan: set[int] = set()
+            for hit in hits:
+                a, b = hit[0], hit[1]
+                k = bisect_right(starts, a) - 1
+                base = starts[k]
+                if b <= base + len(parts[k]):
+                    found.setdefault(k, []).append((a - base, b - base, hit[2], hit[3]))
+                else:  # a match across the separator: redo the strings it touched one by one
+                    while k < len(parts) and starts[k] < b:
+                        rescan.add(k)
+                        k += 1
+            for k in rescan:
+                found[k] = scanner.scan(parts[k])
+        self._remember_clean(parts, found)
+        if not found:
+            return {}
+        if len(parts) == len(texts):
+            return {k: found[k] for k in sorted(found)}
+        by_text = {parts[k]: h for k, h in found.items()}
+        return {i: list(by_text[t]) for i, t in enumerate(texts) if t in by_text}
+
+    def _remember_clean(self, parts: list[str], found: dict[int, list[Hit]]) -> None:
+        clean = self.clean
+        if len(clean) > CACHE_MAX_ENTRIES:
+            self.clean_old = clean
+            self.clean = clean = {}
+        for k, t in enumerate(parts):
+            if len(t) <= CACHE_MAX_LEN and k not in found:
+                clean[t] = None
+
+    def _apply_hits(
+        self, text: str, hits: list[Hit], counts: dict[str, int]
+    ) -> tuple[str, list[list[Any]], list[tuple[int, int, int]]]:
+        parts: list[str] = []
+        remarks: list[list[Any]] = []
+        edits: list[tuple[int, int, int]] = []  # (start, end, new length) in ``text``
+        last = 0
+        out_len = 0
+        for a, b, _, rule in hits:
+            if a < last:
+                continue
+            parts.append(text[last:a])
+            out_len += a - last
+            new = replacement(rule.action, text[a:b], self.hash_key)
+            parts.append(new)
+            remarks.append([rule.id, REMARK_CODE[rule.action], out_len, out_len + len(new)])
+            edits.append((a, b, len(new)))
+            out_len += len(new)
+            last = b
+            counts[rule.id] = counts.get(rule.id, 0) + 1
+        parts.append(text[last:])
+        return "".join(parts), remarks, edits
+
+    def rewrite(self, text: str, hits: list[Hit], counts: dict[str, int]) -> tuple[str, list[list[Any]]]:
+        """Apply ``hits`` to ``text``, then scan the result again until nothing is left.
+
+        A replacement can change what surrounds a neighbouring candidate (a token that was
+        glued to a PEM block is free-standing once the block is ``[Filtered]``), so the result
+        is scanned again; this keeps scrubbing idempotent. Remark ranges are kept in step.
+        """
+        new, remarks, _ = self._apply_hits(text, hits, counts)
+        for _ in range(3):
+            more = self.scanner.scan(new)
+            if not more:
+                break
+            newer, rem2, edits = self._apply_hits(new, more, counts)
+            kept: list[list[Any]] = []
+            for rem in remarks:
+                s0, e0 = rem[2], rem[3]
+                if any(a < e0 and s0 < b for a, b, _ in edits):
+                    continue  # swallowed by a later, wider replacement
+                shift = sum(n - (b - a) for a, b, n in edits if b <= s0)
+                kept.append([rem[0], rem[1], s0 + shift, e0 + shift])
+            remarks = sorted(kept + rem2, key=lambda r: r[2])
+            new = newer
+        return new, remarks
+
+
+class WeakKey:
+    """Field names that only *may* hold a credential (``key``, ``sig``, ``code``).
+
+    Their value is filtered (under ``rule``) only when it also reads as a high-entropy token:
+    a context word and a token shape together, never one of them alone.
+    """
+
+    __slots__ = ("names", "rule")
+
+    def __init__(self, rule: Rule, names: frozenset[tuple[str, ...]]) -> None:
+        self.rule = rule
+        self.names = names
+
+
+class ScrubState:
+    """Everything one walk needs from a compiled engine, handed over explicitly.
+
+    The walk reads these public fields and nothing else of the engine, so the engine can change
+    its internals without touching the walk (and the walk can be tested with a state of its own).
+    """
+
+    __slots__ = ("allow", "classify", "funcs", "hash_key", "kinfo", "paths_start", "skip_short", "text", "weak")
+
+    def __init__(
+        self,
+        *,
+        text: TextScrubber,
+        classify: Callable[[str], object],
+        allow: object,
+        funcs: list[FunctionRule],
+        paths_start: PathState | None,
+        skip_short: bool,
+        hash_key: bytes | None,
+        weak: WeakKey | None = None,
+    ) -> None:
+        self.text = text
+        self.weak = weak
+        self.classify = classify
+        self.allow = allow
+        self.funcs = funcs
+        self.paths_start = paths_start
+        self.skip_short = skip_short
+        self.hash_key = hash_key
+        # per-key verdicts reused across events: raw key -> (rule | ALLOW | None, hits in the key)
+        self.kinfo: dict[Any, tuple[Any, Any]] = {}

@@ -1,0 +1,155 @@
+"""Check 1 of 3: every secret kind planted in every placement class is caught; decoys survive."""
+
+from __future__ import annotations
+
+import copy
+import logging
+from typing import Any, Iterator
+
+import pytest
+
+import scrubbers
+import sdk_core
+from integrations.logging import LoggingIntegration
+from sdk_core.testing import assert_no_secrets, capture_events
+from tests.adversarial.generate import DECOYS, KINDS, PLACEMENTS, cases, leaked, survives
+
+F = "[Filtered]"
+ENGINE = scrubbers.compile_rules()
+ALL = list(cases())
+
+
+def _scrubbed(event: dict[str, Any]) -> dict[str, Any]:
+    out = copy.deepcopy(event)
+    ENGINE.scrub_in_place(out)
+    return out
+
+
+class TestGenerator:
+    def test_every_kind_is_planted_in_every_placement(self) -> None:
+        """The grid is complete: a new placement class or kind multiplies across the other axis."""
+        seen = {(c.placement, c.kind.id) for c in ALL}
+        assert seen == {(p, k.id) for p in PLACEMENTS for k in KINDS}
+        assert {c.decoy for c in ALL} == {d for _, d in DECOYS}
+
+
+@pytest.mark.parametrize("placement", list(PLACEMENTS))
+def test_no_planted_secret_survives(placement: str) -> None:
+    """No 8-character piece of a secret survives where it is expected to be caught."""
+    misses = [
+        f"{c.kind.id} as {c.name!r}"
+        for c in ALL
+        if c.placement == placement and c.expected and leaked(c, _scrubbed(c.event))
+    ]
+    assert misses == []
+
+
+@pytest.mark.parametrize("placement", list(PLACEMENTS))
+def test_decoys_survive(placement: str) -> None:
+    """UUIDs, digests, timestamps, versions, user agents, paths and counters planted alongside are kept."""
+    lost = {c.decoy for c in ALL if c.placement == placement and not survives(c.decoy, _scrubbed(c.event))}
+    assert lost == set()
+
+
+def test_context_free_placements_leave_shapeless_values_alone() -> None:
+    """The shape alone is never enough: a random password with no name or context word is kept."""
+    kept = {c.placement for c in ALL if not c.expected and leaked(c, _scrubbed(c.event))}
+    assert kept == {p for p, (has_context, _) in PLACEMENTS.items() if not has_context}
+
+
+class TestLogArguments:
+    @pytest.mark.parametrize(
+        ("template", "params", "formatted"),
+        [
+            ("login failed with password %s", ["hunter2"], "login failed with password [Filtered]"),
+            ("token=%s", ["tok-123"], "token=[Filtered]"),
+            ("api_key=%s rejected", ["k-9"], "api_key=[Filtered] rejected"),
+            ("Authorization: Bearer %s", ["abc"], "Authorization: Bearer [Filtered]"),
+            ("session %s expired", ["s1x2"], "session [Filtered] expired"),
+            ("client_secret=%(cs)s", {"cs": "shh-1"}, "client_secret=[Filtered]"),
+            ("user %(password)s", {"password": "pw-77"}, "user [Filtered]"),
+        ],
+    )
+    def test_argument_is_judged_by_its_placeholder_and_template_is_kept(
+        self, template: str, params: Any, formatted: str
+    ) -> None:
+        """Params, formatted text and template stay consistent; the template is never rewritten."""
+        raw = template % (params if isinstance(params, dict) else tuple(params))
+        event = {"logentry": {"message": template, "params": params, "formatted": raw}}
+        out = _scrubbed(event)["logentry"]
+        assert out["message"] == template
+        assert out["formatted"] == formatted
+        values = list(out["params"].values()) if isinstance(out["params"], dict) else out["params"]
+        assert values == [F]
+
+    def test_innocent_arguments_and_repr_rendering_are_kept(self) -> None:
+        """Only the sensitive argument changes, even when the formatted text used str() not repr()."""
+        event = {
+            "logentry": {
+                "message": "user %s logged in with password %s from %s",
+                "params": ["<User: ana>", "pw-1234", "web-3"],
+                "formatted": "user ana logged in with password pw-1234 from web-3",
+            }
+        }
+        out = _scrubbed(event)["logentry"]
+        assert out["params"] == ["<User: ana>", F, "web-3"]
+        assert out["formatted"] == "user ana logged in with password [Filtered] from web-3"
+
+
+@pytest.fixture
+def log() -> Iterator[logging.Logger]:
+    logger = logging.getLogger("tests.adversarial.app")
+    level = logger.level
+    logger.setLevel(logging.INFO)
+    yield logger
+    logger.setLevel(level)
+
+
+def test_real_logging_calls_through_the_pipeline(log: logging.Logger) -> None:
+    """``sdk_core.init`` + real ``logging`` calls: event params, formatted text and breadcrumbs are clean."""
+    pw, tok, key = "Hunter2-xyz", "Tk9Lm2Pq7Rs1Tv6Wx3Yz8Bc5", "Kq7Wz2Mx9Pv4Ln6Rb1Ty8Hs3"
+    with capture_events(default_integrations=False, integrations=[LoggingIntegration()]) as events:
+        log.info("retrying with key %s", key)
+        log.warning("Authorization: Bearer %s", tok)
+        log.error("login failed with password %s for %s", pw, "ana")
+        sdk_core.flush(5.0)
+    (event,) = events
+    assert_no_secrets(events, [pw, tok, key])
+    entry = event["logentry"]
+    assert entry == {
+        "message": "login failed with password %s for %s",
+        "params": [F, "ana"],
+        "formatted": "login failed with password [Filtered] for ana",
+    }
+    crumbs = event["breadcrumbs"]["values"]
+    assert [c["message"] for c in crumbs] == ["retrying with key [Filtered]", "Authorization: Bearer [Filtered]"]
+    assert crumbs[1]["data"]["logentry"]["message"] == "Authorization: Bearer %s"
+
+
+class TestFalsePositives:
+    @pytest.mark.parametrize(
+        "text",
+        [
+            "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0",
+            "route 10.0.0.0/8 via 100.0.0.0",
+            "cloning git@github.com:acme/shop.git failed",
+            "request 550e8400-e29b-41d4-a716-446655440000 at 2024-05-01T10:22:33Z took 12 ms",
+            "commit 3f786850e387550fdab836ed7e6dc881de23001b",
+            "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+            "password_attempts=3 in reset_password_view (app/views/reset_password.py:42)",
+            "upgraded to 4.12.0-rc.1+a1b2c3d",
+            "gcc -pthread -O2 -o app main.c",
+            "password reset link sent",
+        ],
+    )
+    def test_harmless_values_are_kept(self, text: str) -> None:
+        assert ENGINE.scrub_text(text) == text
+
+    def test_database_url_keeps_host_and_user(self) -> None:
+        """Only the password of a connection string goes."""
+        for url, want in [
+            ("postgres://app:pw-77@db.internal:5432/shop", "postgres://app:[Filtered]@db.internal:5432/shop"),
+            ("postgres://app:pw-77@db.internal/shop", "postgres://app:[Filtered]@db.internal/shop"),
+            ("redis://:s3cret@cache.internal:6379/0", "redis://:[Filtered]@cache.internal:6379/0"),
+        ]:
+            assert ENGINE.scrub_text(url) == want
