@@ -9,6 +9,7 @@ from .types import Event, Hint
 
 
 def run_before_send(hook: Callable[..., Any], event: Event, hint: Hint) -> Optional[Event]:
+    """Call the user's hook; an exception or a non-dict result drops the event (logged, never raised)."""
     try:
         result = hook(event, hint)
     except Exception as exc:

@@ -23,6 +23,7 @@ def event_from_exception(
     mechanism: Optional[dict[str, Any]] = None,
     level: str = "error",
 ) -> tuple[Event, Hint]:
+    """An event for ``exc`` and its chain (frames, locals, mechanism), and the hint carrying ``exc_info``."""
     meta: dict[str, Any] = {}
     values = exception_values(exc, frames, mechanism, max_value_length, meta)
     event: Event = {
@@ -56,6 +57,7 @@ def event_from_message(
 
 
 def make_breadcrumb(crumb: Optional[dict[str, Any]], fields: dict[str, Any]) -> dict[str, Any]:
+    """A breadcrumb from ``add_breadcrumb``'s dict and keyword fields, timestamped now if it has none."""
     if crumb:
         data = dict(crumb)
         if fields:

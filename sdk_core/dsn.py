@@ -10,6 +10,7 @@ _HEX = frozenset("0123456789abcdefABCDEF")
 
 @dataclass(frozen=True)
 class Dsn:
+    """A parsed DSN: where envelopes go and the public key that authenticates them (never in repr or str)."""
     scheme: str
     host: str
     port: int | None
@@ -19,6 +20,7 @@ class Dsn:
 
     @classmethod
     def parse(cls, value: object) -> Dsn:
+        """Parse and validate a DSN string; errors name the part that is wrong and never echo the key."""
         if not isinstance(value, str):
             raise TypeError(f"dsn: expected a string, got {type(value).__name__}")
         raw = value.strip()
@@ -60,14 +62,17 @@ class Dsn:
 
     @property
     def netloc(self) -> str:
+        """Host and port as they appear in a URL (IPv6 hosts bracketed)."""
         host = f"[{self.host}]" if ":" in self.host else self.host
         return f"{host}:{self.port}" if self.port else host
 
     @property
     def envelope_url(self) -> str:
+        """The ingest endpoint every envelope is posted to."""
         return f"{self.scheme}://{self.netloc}{self.path_prefix}/api/{self.project_id}/envelope/"
 
     def auth_header(self, client: str) -> str:
+        """The X-Sentry-Auth header value: the public key is the only credential, and it is write-only."""
         return f"Sentry sentry_version=7, sentry_client={client}, sentry_key={self.public_key}"
 
     def describe(self) -> str:

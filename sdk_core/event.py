@@ -18,6 +18,7 @@ _LEVEL_ALIASES = {"warn": "warning", "critical": "fatal", "exception": "error", 
 def new_event_id() -> str:
     # Not uuid4(): os.urandom releases the GIL, and a busy worker thread then makes the caller wait
     # for it (p99 in the milliseconds). random reseeds itself in forked children.
+    """A random 32-hex event id (random.getrandbits: no syscall on the caller's path)."""
     return f"{random.getrandbits(128):032x}"
 
 
@@ -47,10 +48,12 @@ def level_name(level: Any) -> str:
 
 
 def format_timestamp(ts: float) -> str:
+    """RFC 3339 UTC with microseconds, as the protocol expects."""
     return datetime.fromtimestamp(ts, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def sdk_info(integrations: list[str]) -> dict[str, Any]:
+    """The event's ``sdk`` block: name, version and the integrations in use."""
     return {
         "name": SDK_NAME,
         "version": VERSION,
@@ -60,6 +63,7 @@ def sdk_info(integrations: list[str]) -> dict[str, Any]:
 
 
 def static_contexts() -> dict[str, dict[str, Any]]:
+    """Runtime and OS contexts, computed once per client."""
     impl = platform.python_implementation()
     contexts: dict[str, dict[str, Any]] = {
         "runtime": {

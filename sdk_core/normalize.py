@@ -17,6 +17,7 @@ _LIMIT_RULE = "!limit"
 
 
 def safe_repr(value: object, max_length: int = 1024) -> str:
+    """``repr()`` that never raises, cut to ``max_length`` characters."""
     try:
         text = repr(value)
     except Exception:
@@ -30,6 +31,7 @@ def safe_repr(value: object, max_length: int = 1024) -> str:
 
 
 def safe_str(value: object, max_length: int = 1024) -> str:
+    """``str()`` that never raises, cut to ``max_length`` characters."""
     if isinstance(value, str):
         return value
     try:
@@ -42,6 +44,7 @@ def safe_str(value: object, max_length: int = 1024) -> str:
 
 
 def trim_string(value: str, max_length: int, meta: Meta | None = None, key: str | None = None) -> str:
+    """Cut ``value`` to ``max_length`` characters ending in ``...``, and record the cut in ``meta``."""
     if len(value) <= max_length:
         return value
     if meta is not None and key is not None:

@@ -30,14 +30,17 @@ def _plain_text(value: Any) -> Optional[str]:
 
 
 def new_trace_id() -> str:
+    """A random 32-hex trace id."""
     return os.urandom(16).hex()
 
 
 def new_span_id() -> str:
+    """A random 16-hex span id."""
     return os.urandom(8).hex()
 
 
 class Scope:
+    """User, tags, contexts, extras, breadcrumbs and processors that an event picks up; copy-on-write between forks."""
     __slots__ = (
         "_owned",
         "breadcrumbs",
@@ -70,6 +73,7 @@ class Scope:
         self._owned = True
 
     def fork(self) -> Scope:
+        """A child scope sharing this one's data until either side writes (cheap per request)."""
         child = Scope.__new__(Scope)
         child.user = self.user
         child.tags = self.tags
@@ -98,22 +102,27 @@ class Scope:
 
     # -- setters (the public API writes to the isolation scope) ----------------------------
     def set_user(self, user: Optional[dict[str, Any]]) -> None:
+        """Set (or with None clear) the user of events captured in this scope."""
         self.user = dict(user) if user else None
 
     def set_tag(self, key: str, value: Any) -> None:
+        """Set one searchable tag; values are sent as strings."""
         self._own()
         self.tags[str(key)] = value if isinstance(value, str) else str(value)
 
     def set_tags(self, tags: dict[str, Any]) -> None:
+        """Set several tags at once."""
         self._own()
         for key, value in tags.items():
             self.tags[str(key)] = value if isinstance(value, str) else str(value)
 
     def remove_tag(self, key: str) -> None:
+        """Remove a tag if it is set."""
         self._own()
         self.tags.pop(key, None)
 
     def set_context(self, key: str, value: Optional[dict[str, Any]]) -> None:
+        """Set (or with None remove) a named context such as ``device`` or ``celery``."""
         self._own()
         if value is None:
             self.contexts.pop(key, None)
@@ -121,23 +130,29 @@ class Scope:
             self.contexts[str(key)] = value
 
     def set_extra(self, key: str, value: Any) -> None:
+        """Attach arbitrary extra data (normalised and scrubbed like everything else)."""
         self._own()
         self.extras[str(key)] = value
 
     def set_level(self, level: Optional[str]) -> None:
+        """Override the level of events captured in this scope."""
         self.level = _plain_text(level)
 
     def set_fingerprint(self, fingerprint: Optional[list[str]]) -> None:
+        """Override how the server groups events of this scope."""
         self.fingerprint = list(fingerprint) if fingerprint else None
 
     def set_transaction_name(self, name: Optional[str]) -> None:
+        """Name the transaction (route, task) events of this scope belong to."""
         self.transaction = _plain_text(name)
 
     def add_event_processor(self, processor: EventProcessor) -> None:
+        """Run ``processor(event, hint)`` on events of this scope; returning None drops the event."""
         self._own()
         self.processors.append(processor)
 
     def append_breadcrumb(self, crumb: Breadcrumb, max_breadcrumbs: int) -> None:
+        """Append a breadcrumb, keeping at most ``max_breadcrumbs`` (oldest dropped first)."""
         if not self._owned:
             self._own()
         if self.breadcrumbs.maxlen != max_breadcrumbs:
@@ -145,6 +160,7 @@ class Scope:
         self.breadcrumbs.append(crumb)
 
     def clear_breadcrumbs(self) -> None:
+        """Forget every breadcrumb of this scope."""
         self._own()
         self.breadcrumbs.clear()
 
@@ -155,6 +171,7 @@ class Scope:
         self.span_id = new_span_id()
 
     def clear(self) -> None:
+        """Reset the scope to empty, keeping its breadcrumb limit."""
         self.__init__(self.breadcrumbs.maxlen or DEFAULT_MAX_BREADCRUMBS)  # type: ignore[misc]
 
 
@@ -165,10 +182,12 @@ _current: contextvars.ContextVar[Optional[Scope]] = contextvars.ContextVar("code
 
 
 def get_global_scope() -> Scope:
+    """The process-wide scope: data every event gets."""
     return _global
 
 
 def get_isolation_scope() -> Scope:
+    """The scope of the current request or task (contextvars), or the default one outside them."""
     scope = _isolation.get()
     return _default_isolation if scope is None else scope
 
@@ -179,6 +198,7 @@ def get_current_scope() -> Optional[Scope]:
 
 
 def scopes() -> tuple[Scope, Scope, Optional[Scope]]:
+    """(global, isolation, current) for merging into an event, in that order."""
     return _global, get_isolation_scope(), _current.get()
 
 

@@ -52,6 +52,7 @@ class FrameBuilder:
         self._in_app_cache: dict[tuple[str, str], bool] = {}
 
     def in_app(self, module: str, abs_path: str) -> bool:
+        """Whether a module is the application's own code (in_app_include/exclude, site-packages)."""
         key = (module, abs_path)
         cached = self._in_app_cache.get(key)
         if cached is not None:
@@ -78,6 +79,7 @@ class FrameBuilder:
         return True
 
     def frame(self, frame: FrameType, lineno: int, meta: dict[str, Any] | None) -> dict[str, Any]:
+        """One protocol frame from a Python frame: location, in_app and, if enabled, a locals snapshot."""
         code = frame.f_code
         abs_path = code.co_filename
         module = frame.f_globals.get("__name__")
@@ -208,6 +210,7 @@ def _add_source_context(data: dict[str, Any], abs_path: str, lineno: int) -> Non
 
 
 def current_frame(depth: int = 0) -> FrameType | None:
+    """The caller's frame, ``depth`` frames further up, or None where frames are unavailable."""
     try:
         return sys._getframe(depth + 1)
     except Exception:

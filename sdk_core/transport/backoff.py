@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class Backoff:
+    """Retry policy: capped exponential backoff, half of each wait random; a Retry-After raises it (up to the cap)."""
     max_retries: int = 3
     base: float = 1.0
     cap: float = 30.0
@@ -22,4 +23,5 @@ class Backoff:
         return wait
 
     def should_retry(self, attempt: int) -> bool:
+        """Whether attempt number ``attempt`` is still within ``max_retries``."""
         return attempt <= self.max_retries

@@ -20,6 +20,7 @@ class DiscardCounter:
         self.listener = listener
 
     def record(self, reason: str, category: str = "error", quantity: int = 1) -> None:
+        """Count ``quantity`` discarded items of ``category`` for ``reason``."""
         with self._lock:
             self._pending[(reason, category)] += quantity
             self.totals[(reason, category)] += quantity
@@ -27,9 +28,11 @@ class DiscardCounter:
             self.listener(reason, category, quantity)
 
     def has_pending(self) -> bool:
+        """Whether there are discards not yet reported."""
         return bool(self._pending)
 
     def take_item(self) -> Item | None:
+        """A client_report item with the pending counts, which are reset (None when nothing is pending)."""
         with self._lock:
             if not self._pending:
                 return None
@@ -49,5 +52,6 @@ class DiscardCounter:
             pass
 
     def reset_after_fork(self) -> None:
+        """Forget the parent's counts in a forked child (they are the parent's to report)."""
         self._lock = threading.Lock()
         self._pending = Counter()

@@ -9,5 +9,6 @@ GZIP_LEVEL = 1
 
 
 def gzip_bytes(data: bytes, level: int = GZIP_LEVEL) -> bytes:
+    """Gzip at level 1: most of the size win for a fraction of the CPU of higher levels."""
     compressor = zlib.compressobj(level, zlib.DEFLATED, 31)
     return compressor.compress(data) + compressor.flush()

@@ -6,6 +6,7 @@ import enum
 
 
 class Outcome(enum.Enum):
+    """What a POST's response means for the envelope: sent, retry later, rate limited, or rejected for good."""
     SENT = "sent"
     RETRY = "retry"
     RATE_LIMITED = "rate_limited"

@@ -55,6 +55,7 @@ def parse_rate_limits(header: str) -> dict[str, float]:
 
 
 def parse_retry_after(value: str | None) -> float | None:
+    """Seconds from a Retry-After header given as delta seconds, or None if missing or unusable."""
     if not value:
         return None
     try:
@@ -88,6 +89,7 @@ class RateLimits:
         return changed
 
     def is_limited(self, category: str) -> bool:
+        """Whether ``category`` is rate limited right now."""
         if category == "internal":
             return False
         if not self._until:
@@ -96,4 +98,5 @@ class RateLimits:
         return self._until.get(category, 0.0) > now or self._until.get(ALL, 0.0) > now
 
     def limited_categories(self, categories: set[str]) -> set[str]:
+        """Which of ``categories`` are rate limited right now."""
         return {c for c in categories if self.is_limited(c)}

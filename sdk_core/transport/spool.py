@@ -96,6 +96,7 @@ def namespace_for(*parts: object) -> str:
 
 
 def encode(envelope: Envelope) -> bytes:
+    """Spool file bytes: a header with a CRC32, then the envelope."""
     body = envelope.serialize()
     return b"%s %d %08x\n" % (MAGIC, len(body), zlib.crc32(body) & 0xFFFFFFFF) + body
 
@@ -311,6 +312,7 @@ class DiskSpool:
             return len(self._ready) + self._claimed[0]
 
     def has_ready(self) -> bool:
+        """Whether a spooled envelope is ready to replay now."""
         with self._lock:
             return bool(self._ready)
 
