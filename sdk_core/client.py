@@ -10,6 +10,7 @@ import weakref
 from typing import TYPE_CHECKING, Any, Callable, Optional
 
 from ._internal_errors import log_internal_error, logger
+from .compact import pack
 from .event import new_event_id, static_contexts, static_fields
 from .normalize import Normalizer
 from .options import Options
@@ -80,11 +81,13 @@ class Client:
             default_stages(options, self._static, self.normalizer, _make_scrub(options), self.stats),
             _drop_counter(self.discards),
             self.transport.send if self.transport is not None else _nowhere,
+            self.transport.shedding if self.transport is not None else _never,
         )
         self._worker: Worker[tuple[Event, Hint]] = Worker(
             self.processor.process_batch,
             self._flush_transport,
             max_size=options.max_queue_size,
+            max_bytes=options.max_queue_bytes,
             batch_size=options.batch_size,
             linger=options.batch_interval,
             on_idle=self._tick_transport,
@@ -170,7 +173,7 @@ class Client:
         # Only before_send reads the hint on the worker; without one, do not keep the exception (and
         # through its traceback the application's frames and locals) alive in the queue.
         queued_hint = hint if self.options.before_send is not None else _NO_HINT
-        if not self._worker.submit((merged, queued_hint)):
+        if not self._worker.submit((merged, queued_hint), pack(merged)):
             self._drop(DropReason.QUEUE_OVERFLOW)
             return None
         event_id = merged.get("event_id")
@@ -307,7 +310,15 @@ class Client:
             self.discards.restore(item)
 
     def queued(self) -> int:
+        """Events waiting for the worker (or in the batch it is on)."""
         return len(self._worker)
+
+    def stats_dict(self) -> dict[str, Any]:
+        """``sdk_core.stats()``: the counters plus the queue's size in events and bytes."""
+        out = self.stats.as_dict()
+        out["queue_events"] = len(self._worker)
+        out["queue_bytes"] = self._worker.queued_bytes()
+        return out
 
 
 SPOOL_RESERVE = 0.5
@@ -323,6 +334,10 @@ def _drop_counter(discards: DiscardCounter) -> Callable[[DropReason], None]:
 
 def _nowhere(envelope: Envelope) -> None:
     """The send of a client with no transport (it never queues anything)."""
+
+
+def _never() -> Optional[DropReason]:
+    return None
 
 
 def _close_at_exit(ref: weakref.ReferenceType[Client]) -> None:

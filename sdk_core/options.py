@@ -44,7 +44,8 @@ class Options:
     max_value_length: int = 1024
     max_request_body_size: str = "medium"
     ignore_errors: tuple[Any, ...] = ()
-    max_queue_size: int = 1000
+    max_queue_size: int = 10_000
+    max_queue_bytes: int = 16 * 1024 * 1024
     batch_size: int = 100
     batch_interval: float = 0.05
     shutdown_timeout: float = 2.0
@@ -200,7 +201,8 @@ def validate(dsn: Any = None, **kwargs: Any) -> Options:
             "max_request_body_size", g("max_request_body_size", "medium"), _REQUEST_BODY_SIZES
         ),
         ignore_errors=_seq("ignore_errors", g("ignore_errors")),
-        max_queue_size=_int("max_queue_size", g("max_queue_size", 1000), 1),
+        max_queue_size=_int("max_queue_size", g("max_queue_size", 10_000), 1),
+        max_queue_bytes=_int("max_queue_bytes", g("max_queue_bytes", 16 * 1024 * 1024), 0),
         batch_size=_int("batch_size", g("batch_size", 100), 1),
         batch_interval=_number("batch_interval", g("batch_interval", 0.05), 0.0, 60.0),
         shutdown_timeout=_number("shutdown_timeout", g("shutdown_timeout", 2.0), 0.0),
