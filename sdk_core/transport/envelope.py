@@ -29,26 +29,33 @@ CATEGORY_BY_TYPE = {
 
 @dataclass
 class Item:
+    """One envelope item: its type, payload bytes and extra item headers."""
+
     type: str
     payload: bytes
     headers: dict[str, Any] = field(default_factory=dict)
 
     @property
     def category(self) -> str:
+        """The rate-limit and client-report category of this item's type."""
         return CATEGORY_BY_TYPE.get(self.type, "default")
 
 
 @dataclass
 class Envelope:
+    """Envelope headers and items: the unit a transport sends, retries and spools."""
+
     headers: dict[str, Any]
     items: list[Item] = field(default_factory=list)
 
     @property
     def event_id(self) -> str | None:
+        """The event id header, if this envelope carries an event."""
         value = self.headers.get("event_id")
         return value if isinstance(value, str) else None
 
     def serialize(self) -> bytes:
+        """The wire format: header line, then each item's header line and payload."""
         parts = [orjson.dumps(self.headers)]
         for item in self.items:
             headers = {"type": item.type, "length": len(item.payload), **item.headers}
@@ -57,11 +64,12 @@ class Envelope:
         return b"\n".join(parts) + b"\n"
 
     def without(self, categories: set[str]) -> Envelope:
+        """A copy without the items of ``categories`` (rate-limited ones)."""
         return Envelope(self.headers, [i for i in self.items if i.category not in categories])
 
 
 class EnvelopeParseError(ValueError):
-    pass
+    """The bytes are not an envelope."""
 
 
 def parse(data: bytes) -> Envelope:
@@ -150,6 +158,7 @@ def refresh_sent_at(envelope: Envelope) -> None:
 
 
 def client_report_item(timestamp: float, discarded: dict[tuple[str, str], int]) -> Item:
+    """A ``client_report`` item with discard counts by (reason, category)."""
     payload = {
         "timestamp": timestamp,
         "discarded_events": [

@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import logging
 import os
-import socket
-import ssl
 import threading
 import time
 from dataclasses import dataclass, field
@@ -89,6 +87,9 @@ def install_log_filter() -> None:
 
 def failure_reason(exc: BaseException) -> str:
     """A short, key-free reason for a POST that got no response: what a user should look at."""
+    import socket  # here, not at import: ``ssl`` alone costs init tens of milliseconds
+    import ssl
+
     seen: set[int] = set()
     current: BaseException | None = exc
     while current is not None and id(current) not in seen:

@@ -132,6 +132,7 @@ class Worker(Generic[T]):
         return marker.done.wait(max(0.0, timeout)) and marker.ok and not self._pending_items()
 
     def close(self, timeout: float) -> bool:
+        """Flush, then stop the thread; True if everything was delivered in time."""
         deadline = time.monotonic() + max(0.0, timeout)
         flushed = self.flush(timeout)
         self._closed = True
@@ -165,6 +166,7 @@ class Worker(Generic[T]):
         return items
 
     def is_alive(self) -> bool:
+        """True while the thread runs (it may still be stuck in a send after ``close``)."""
         return self._thread is not None and self._thread.is_alive()
 
     def _pending_items(self) -> bool:
