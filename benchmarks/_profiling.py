@@ -27,6 +27,7 @@ RECIPES = {
     "capture_p99": "capture",
     "breadcrumb": "breadcrumb",
     "throughput": "throughput",
+    "burst_cpu": "throughput",
     "web_flask": "web_flask",
     "web_django": "web_django",
     "web_celery": "web_celery",

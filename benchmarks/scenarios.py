@@ -205,6 +205,56 @@ def throughput(sdk: str, port: int = 0, n: int = 2000, warmup: int = 20) -> Resu
     }
 
 
+# -- 4b. a burst with default queue sizes: losses, CPU per capture, caller tail latency -------------
+
+
+def burst(sdk: str, port: int = 0, n: int = 2000, sized: int = 0, warmup: int = 20) -> Result:
+    """``n`` captures in a tight loop against the healthy receiver, as a new user would: defaults.
+
+    ``sized=0``: each SDK's default queue (how many of the burst arrive). ``sized=1``: both queues
+    hold ``n``, so everything is delivered and CPU per capture compares equal work. The exceptions
+    are raised before timing starts; the process CPU time (user + system, every thread) runs from
+    the first capture until the last event has arrived. Each call is timed on the caller thread.
+    """
+    a = adapter(sdk)
+    a.init(dsn_for(port), queue_size=n if sized else None)
+    a.prepare()
+    for _ in range(warmup):
+        a.capture_exception(make_exception())
+    a.flush(30)
+    control(port, "POST", "/reset")
+    excs = [make_exception() for _ in range(n)]
+    gc.collect()
+    clock = time.perf_counter
+    samples = []
+    cpu_started = time.process_time()
+    started = clock()
+    for exc in excs:
+        t0 = clock()
+        a.capture_exception(exc)
+        samples.append((clock() - t0) * 1e6)
+    loop_s = clock() - started
+    a.flush(300)
+    stats = control(port, "GET", "/stats")
+    deadline = time.monotonic() + 5
+    while stats["events"] < n and time.monotonic() < deadline:  # flush returned early: keep counting
+        time.sleep(0.02)
+        stats = control(port, "GET", "/stats")
+    cpu_s = time.process_time() - cpu_started
+    samples.sort()
+    return {
+        "delivered": stats["events"],
+        "n": n,
+        "sized": sized,
+        "cpu_us_per_capture": cpu_s / n * 1e6,
+        "max_us": samples[-1],
+        "p999_us": _percentile(samples, 0.999),
+        "p99_us": _percentile(samples, 0.99),
+        "p50_us": _percentile(samples, 0.5),
+        "loop_s": loop_s,
+    }
+
+
 # -- 5. per-request / per-task overhead --------------------------------------------------------------
 
 
@@ -338,6 +388,9 @@ def storm(sdk: str, n: int = 100_000, max_seconds: float = 0.0, warmup: int = 50
     for _ in range(warmup):
         a.capture_exception(make_exception())
     time.sleep(0.2)
+    from array import array
+
+    latencies = array("d", bytes(8 * n))  # allocated before the baseline: no per-sample objects
     gc.collect()
     before = rss_kib()
     peak_reset = reset_peak_rss()
@@ -347,8 +400,12 @@ def storm(sdk: str, n: int = 100_000, max_seconds: float = 0.0, warmup: int = 50
     trace: list[tuple[int, float]] = []
     every = max(1000, n // 20 // 1000 * 1000)
     captured = 0
+    clock = time.perf_counter
     for i in range(n):
-        a.capture_exception(make_exception())
+        exc = make_exception()
+        t0 = clock()
+        a.capture_exception(exc)
+        latencies[i] = clock() - t0
         captured = i + 1
         if captured % 1000 == 0:
             now = rss_kib()
@@ -359,6 +416,7 @@ def storm(sdk: str, n: int = 100_000, max_seconds: float = 0.0, warmup: int = 50
                 break
     elapsed = time.perf_counter() - started
     after = rss_kib()
+    timed = sorted(latencies[:captured])
     peak = max(after["hwm"] if peak_reset else 0, peak_sampled, after["rss"])
     return {
         "growth_mib": (peak - before["rss"]) / 1024,
@@ -371,6 +429,8 @@ def storm(sdk: str, n: int = 100_000, max_seconds: float = 0.0, warmup: int = 50
         "captured": captured,
         "trace": trace,
         "hwm_reset": peak_reset,
+        "max_us": timed[-1] * 1e6 if timed else float("nan"),
+        "p999_us": _percentile(timed, 0.999) * 1e6,
     }
 
 
@@ -401,6 +461,7 @@ SCENARIOS: dict[str, Callable[..., Result]] = {
     "capture": capture,
     "breadcrumbs": breadcrumbs,
     "throughput": throughput,
+    "burst": burst,
     "web": web,
     "scrub": scrub,
     "storm": storm,

@@ -15,6 +15,8 @@ from .types import Hint
 
 _client: Optional[Client] = None
 _last_event_id: Optional[str] = None
+_closed_client: Optional[Client] = None
+"""The client ``close()`` shut down, so that ``stats()`` still answers afterwards."""
 
 
 def init(dsn: Optional[str] = None, **options: Any) -> Optional[Client]:
@@ -22,11 +24,12 @@ def init(dsn: Optional[str] = None, **options: Any) -> Optional[Client]:
 
     Without a DSN (argument or ``CODERADAR_DSN``) and without a transport, the SDK stays a no-op.
     """
-    global _client
+    global _client, _closed_client
     opts = validate(dsn, **options)
     previous, _client = _client, None
     if previous is not None:
         previous.close()
+        _closed_client = previous
     if opts.dsn is None and opts.transport is None:
         _uninstall_integrations()
         return None
@@ -202,11 +205,12 @@ def flush(timeout: Optional[float] = None) -> bool:
 
 def close(timeout: Optional[float] = None) -> None:
     """Deliver what is queued (within ``timeout``, default ``shutdown_timeout``) and stop."""
-    global _client
+    global _client, _closed_client
     client, _client = _client, None
     _uninstall_integrations()
     if client is None:
         return
+    _closed_client = client
     try:
         client.close(timeout)
     except Exception as exc:
@@ -217,6 +221,13 @@ shutdown = close
 
 
 def stats() -> dict[str, Any]:
-    """The SDK's own counters as a plain dict (captured, dropped by reason, redactions, sent)."""
-    client = _client
-    return client.stats.as_dict() if client is not None else {}
+    """The SDK's own counters as a plain dict (captured, dropped by reason, redactions, sent) and
+    the queue's size (``queue_events``, ``queue_bytes``); after ``close()``, the closed client's."""
+    client = _client if _client is not None else _closed_client
+    if client is None:
+        return {}
+    try:
+        return client.stats_dict()
+    except Exception as exc:
+        log_internal_error("stats", exc)
+        return {}

@@ -7,9 +7,10 @@ import os
 import threading
 import time
 import weakref
-from typing import TYPE_CHECKING, Any, Callable, Optional
+from typing import TYPE_CHECKING, Any, Callable
 
 from ._internal_errors import log_internal_error, logger
+from .compact import pack
 from .event import new_event_id, static_contexts, static_fields
 from .normalize import Normalizer
 from .options import Options
@@ -30,13 +31,24 @@ if TYPE_CHECKING:
     from .transport.spool import DiskSpool
 
 
-def _make_scrub(options: Options) -> Optional[Scrub]:
+def _make_scrub(options: Options) -> Scrub | None:
+    """The scrub function of the pipeline's scrub stage, or None with ``scrubbing=False``.
+
+    Your own ``scrubbers=`` rules are compiled now, so a misconfigured rule fails ``init``. The
+    default rules are known to compile: they are imported and compiled by the worker before the
+    first event it scrubs, which keeps ``init`` cheap (tens of milliseconds of regular expressions).
+    """
     if not options.scrubbing:
         logger.warning("scrubbing is switched off: events leave the process with secrets and personal data intact")
         return None
+    if options.scrubbers is None:
+        return _DefaultScrub(options)
+    return _compile_scrub(options, options.scrubbers)
+
+
+def _compile_scrub(options: Options, rules: Any) -> Scrub:
     import scrubbers
 
-    rules = options.scrubbers if options.scrubbers is not None else scrubbers.DEFAULT
     engine = scrubbers.compile_rules(
         rules,
         allow_keys=options.scrub_allow_keys,
@@ -45,6 +57,24 @@ def _make_scrub(options: Options) -> Optional[Scrub]:
     )
     scrub: Scrub = engine.scrub_in_place
     return scrub
+
+
+class _DefaultScrub:
+    """The default rules' engine, compiled on first use (on the worker thread)."""
+
+    __slots__ = ("_options", "_scrub")
+
+    def __init__(self, options: Options) -> None:
+        self._options = options
+        self._scrub: Scrub | None = None
+
+    def __call__(self, event: Event) -> dict[str, int]:
+        scrub = self._scrub
+        if scrub is None:
+            import scrubbers
+
+            scrub = self._scrub = _compile_scrub(self._options, scrubbers.DEFAULT)
+        return scrub(event)
 
 
 _NO_HINT: Hint = {}
@@ -57,7 +87,7 @@ class Client:
     serialisation and envelope building (``BatchProcessor``), then ``transport.send``.
     """
 
-    def __init__(self, options: Options, integrations: Optional[list[str]] = None) -> None:
+    def __init__(self, options: Options, integrations: list[str] | None = None) -> None:
         self.options = options
         self.discards = DiscardCounter()
         self.stats = Stats(self.discards)
@@ -80,11 +110,13 @@ class Client:
             default_stages(options, self._static, self.normalizer, _make_scrub(options), self.stats),
             _drop_counter(self.discards),
             self.transport.send if self.transport is not None else _nowhere,
+            self.transport.shedding if self.transport is not None else _never,
         )
         self._worker: Worker[tuple[Event, Hint]] = Worker(
             self.processor.process_batch,
             self._flush_transport,
             max_size=options.max_queue_size,
+            max_bytes=options.max_queue_bytes,
             batch_size=options.batch_size,
             linger=options.batch_interval,
             on_idle=self._tick_transport,
@@ -100,9 +132,10 @@ class Client:
 
     @property
     def enabled(self) -> bool:
+        """True while events can be captured: a transport exists and ``close()`` has not run."""
         return self.transport is not None and not self._closed
 
-    def _make_transport(self) -> Optional[Transport]:
+    def _make_transport(self) -> Transport | None:
         if self.options.transport is not None:
             return as_transport(self.options.transport)
         if self.options.dsn is None:
@@ -117,7 +150,7 @@ class Client:
         transport.on_sent = on_sent
         return transport
 
-    def _make_spool(self) -> Optional[DiskSpool]:
+    def _make_spool(self) -> DiskSpool | None:
         """The disk spool of ``spool_dir``: one sub-directory per DSN. Never fatal: without it, no spool."""
         directory, dsn = self.options.spool_dir, self.options.dsn
         if not directory:
@@ -148,7 +181,7 @@ class Client:
             return False
 
     # -- caller thread ---------------------------------------------------------------------
-    def capture_event(self, event: Event, hint: Optional[Hint] = None, scope: Optional[Scope] = None) -> Optional[str]:
+    def capture_event(self, event: Event, hint: Hint | None = None, scope: Scope | None = None) -> str | None:
         """Merge scope data, sample and queue. Returns the event id, or None if it will not be sent."""
         if not self.enabled or not isinstance(event, dict):
             return None
@@ -170,7 +203,7 @@ class Client:
         # Only before_send reads the hint on the worker; without one, do not keep the exception (and
         # through its traceback the application's frames and locals) alive in the queue.
         queued_hint = hint if self.options.before_send is not None else _NO_HINT
-        if not self._worker.submit((merged, queued_hint)):
+        if not self._worker.submit((merged, queued_hint), pack(merged)):
             self._drop(DropReason.QUEUE_OVERFLOW)
             return None
         event_id = merged.get("event_id")
@@ -207,7 +240,8 @@ class Client:
     def _drop(self, reason: DropReason) -> None:
         self.discards.record(reason.value, "error")
 
-    def add_breadcrumb(self, crumb: dict[str, Any], hint: Optional[Hint]) -> None:
+    def add_breadcrumb(self, crumb: dict[str, Any], hint: Hint | None) -> None:
+        """Run ``before_breadcrumb`` (dropping the crumb if it says so), then keep it on the scope."""
         hook = self.options.before_breadcrumb
         if hook is not None:
             try:
@@ -224,7 +258,7 @@ class Client:
     def _flush_transport(self, timeout: float) -> bool:
         return self.transport is None or bool(self.transport.flush(timeout))
 
-    def _tick_transport(self) -> Optional[float]:
+    def _tick_transport(self) -> float | None:
         if self.transport is None:
             return None
         delay = self.transport.tick()
@@ -241,12 +275,14 @@ class Client:
             self.spool.reset_after_fork()
 
     # -- lifecycle -------------------------------------------------------------------------
-    def flush(self, timeout: Optional[float] = None) -> bool:
+    def flush(self, timeout: float | None = None) -> bool:
+        """Wait until what was queued before this call is delivered; False at the deadline."""
         if self.transport is None:
             return True
         return self._worker.flush(self.options.shutdown_timeout if timeout is None else timeout)
 
-    def close(self, timeout: Optional[float] = None) -> None:
+    def close(self, timeout: float | None = None) -> None:
+        """Deliver within ``timeout``, spool (or count) what is left, and stop for good."""
         if self._closed:
             return
         timeout = self.options.shutdown_timeout if timeout is None else timeout
@@ -307,7 +343,15 @@ class Client:
             self.discards.restore(item)
 
     def queued(self) -> int:
+        """Events waiting for the worker (or in the batch it is on)."""
         return len(self._worker)
+
+    def stats_dict(self) -> dict[str, Any]:
+        """``sdk_core.stats()``: the counters plus the queue's size in events and bytes."""
+        out = self.stats.as_dict()
+        out["queue_events"] = len(self._worker)
+        out["queue_bytes"] = self._worker.queued_bytes()
+        return out
 
 
 SPOOL_RESERVE = 0.5
@@ -323,6 +367,10 @@ def _drop_counter(discards: DiscardCounter) -> Callable[[DropReason], None]:
 
 def _nowhere(envelope: Envelope) -> None:
     """The send of a client with no transport (it never queues anything)."""
+
+
+def _never() -> DropReason | None:
+    return None
 
 
 def _close_at_exit(ref: weakref.ReferenceType[Client]) -> None:

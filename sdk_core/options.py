@@ -6,10 +6,10 @@ import difflib
 import os
 import socket
 from dataclasses import dataclass, fields
-from typing import Any, Callable, Optional, Sequence
+from typing import Any, Sequence
 
 from .dsn import Dsn
-from .types import BasicTransport
+from .types import BasicTransport, BeforeBreadcrumb, BeforeSend
 
 _REQUEST_BODY_SIZES = ("never", "small", "medium", "always")
 _COMPRESSIONS = ("gzip", "none")
@@ -27,45 +27,88 @@ _RELEASE_ENV_VARS = (
 
 @dataclass(frozen=True)
 class Options:
-    dsn: Optional[Dsn] = None
-    before_send: Optional[Callable[..., Any]] = None
-    before_breadcrumb: Optional[Callable[..., Any]] = None
+    """Every option of ``init``, validated once; frozen so no thread sees it change."""
+
+    dsn: Dsn | None = None
+    """Where events go (``https://<public_key>@<host>/<project_id>``); None keeps the SDK a no-op."""
+    before_send: BeforeSend | None = None
+    """``fn(event, hint) -> event | None`` on the worker, after scrubbing; None or an error drops the event."""
+    before_breadcrumb: BeforeBreadcrumb | None = None
+    """``fn(crumb, hint) -> crumb | None`` on the caller; None drops the breadcrumb."""
     send_default_pii: bool = False
+    """Attach cookies, user names, e-mails and client IPs (secrets are filtered regardless)."""
     environment: str = "production"
-    release: Optional[str] = None
-    dist: Optional[str] = None
-    server_name: Optional[str] = None
+    """Tags every event, so one project can tell production from staging."""
+    release: str | None = None
+    """The deployed version, so an error can be tied to the release that introduced it."""
+    dist: str | None = None
+    """A build variant of ``release``."""
+    server_name: str | None = None
+    """The host name stamped on events (default: this machine's)."""
     sample_rate: float = 1.0
+    """Fraction of error events kept, decided before any expensive work."""
     max_breadcrumbs: int = 100
+    """Breadcrumbs kept per scope (and sent per event)."""
     include_local_variables: bool = True
+    """Snapshot each frame's locals at capture: most debugging needs them."""
     include_source_context: bool = True
+    """Add the lines around each frame (read on the worker, not the caller)."""
     in_app_include: tuple[str, ...] = ()
+    """Module prefixes always marked in-app."""
     in_app_exclude: tuple[str, ...] = ()
+    """Module prefixes never marked in-app."""
     max_value_length: int = 1024
+    """Longer strings are trimmed (and the trim recorded in ``_meta``)."""
     max_request_body_size: str = "medium"
+    """How much request body web integrations attach: never, small, medium, always."""
     ignore_errors: tuple[Any, ...] = ()
-    max_queue_size: int = 1000
+    """Exception classes or class names never reported."""
+    max_queue_size: int = 10_000
+    """Events waiting for the worker; past it the newest is dropped and counted."""
+    max_queue_bytes: int = 16 * 1024 * 1024
+    """The same queue bounded by (estimated) size; 0 for no byte bound."""
     batch_size: int = 100
+    """Events the worker takes per wake-up."""
     batch_interval: float = 0.05
+    """Seconds the worker lingers for more events before a partial batch."""
     shutdown_timeout: float = 2.0
+    """Seconds ``close()`` and interpreter exit may wait for delivery."""
     http_timeout: float = 5.0
+    """Seconds per HTTP request."""
     max_retries: int = 3
-    http_proxy: Optional[str] = None
-    ca_certs: Optional[str] = None
+    """Retries of an envelope whose delivery failed in a way that may be its own fault."""
+    http_proxy: str | None = None
+    """Proxy URL for the ingest endpoint (environment proxies apply otherwise)."""
+    ca_certs: str | None = None
+    """CA bundle for TLS verification (TLS is always verified)."""
     compression: str = "gzip"
-    transport: Optional[BasicTransport] = None
+    """``gzip`` or ``none`` for request bodies."""
+    transport: BasicTransport | None = None
+    """Replaces the HTTP transport (tests, custom delivery); see ``sdk_core.transport.Transport``."""
     integrations: tuple[Any, ...] = ()
+    """Integrations to install besides (or instead of) the defaults."""
     default_integrations: bool = True
+    """Install the integrations whose library is importable."""
     scrubbing: bool = True
-    scrubbers: Optional[tuple[Any, ...]] = None
+    """Scrub events before they leave the process; switching it off logs a warning."""
+    scrubbers: tuple[Any, ...] | None = None
+    """The scrub rule list; yours are compiled at ``init`` (None: ``scrubbers.DEFAULT``, compiled by the worker)."""
     scrub_allow_keys: tuple[str, ...] = ()
-    scrub_hash_key: Optional[bytes] = None
+    """Field names no rule may touch."""
+    scrub_hash_key: bytes | None = None
+    """Key of the ``hash`` action's HMAC pseudonyms."""
     send_client_reports: bool = True
+    """Report counts of discarded events to the server."""
     otel_record_exceptions: bool = True
-    spool_dir: Optional[str] = None
+    """Also record captured exceptions on the active OpenTelemetry span."""
+    spool_dir: str | None = None
+    """Directory where undelivered envelopes survive the process (already scrubbed)."""
     spool_max_files: int = 1000
+    """Spool bound in files; past it the oldest are dropped and counted."""
     spool_max_bytes: int = 64 * 1024 * 1024
+    """Spool bound in bytes; past it the oldest are dropped and counted."""
     debug: bool = False
+    """More detail on the ``sdk_core`` logger."""
 
 
 _NAMES = tuple(f.name for f in fields(Options))
@@ -200,7 +243,8 @@ def validate(dsn: Any = None, **kwargs: Any) -> Options:
             "max_request_body_size", g("max_request_body_size", "medium"), _REQUEST_BODY_SIZES
         ),
         ignore_errors=_seq("ignore_errors", g("ignore_errors")),
-        max_queue_size=_int("max_queue_size", g("max_queue_size", 1000), 1),
+        max_queue_size=_int("max_queue_size", g("max_queue_size", 10_000), 1),
+        max_queue_bytes=_int("max_queue_bytes", g("max_queue_bytes", 16 * 1024 * 1024), 0),
         batch_size=_int("batch_size", g("batch_size", 100), 1),
         batch_interval=_number("batch_interval", g("batch_interval", 0.05), 0.0, 60.0),
         shutdown_timeout=_number("shutdown_timeout", g("shutdown_timeout", 2.0), 0.0),

@@ -13,10 +13,15 @@ event that did not go through every stage.
 
 from __future__ import annotations
 
+import os
+import time
 from typing import Any, Callable, Deque, Sequence
+
+import orjson
 
 from ._internal_errors import log_internal_error, logger
 from .before_send import run_before_send
+from .compact import unpack
 from .event import format_timestamp, level_name, set_meta
 from .normalize import Normalizer
 from .options import Options
@@ -44,9 +49,16 @@ class DropEvent(Exception):
         self.reason = reason
 
 
-def run_stages(stages: Sequence[Stage], event: Event, hint: Hint, drop: Drop) -> Event | None:
-    """Run ``event`` through ``stages``; None if a stage dropped it (counted once, here)."""
+def run_stages(
+    stages: Sequence[Stage], event: Event, hint: Hint, drop: Drop, between: Callable[[], None] | None = None
+) -> Event | None:
+    """Run ``event`` through ``stages``; None if a stage dropped it (counted once, here).
+
+    ``between`` (optional) is called before each stage: the worker uses it to let go of the GIL.
+    """
     for stage in stages:
+        if between is not None:
+            between()
         try:
             result = stage(event, hint)
         except DropEvent as dropped:
@@ -64,18 +76,47 @@ def run_stages(stages: Sequence[Stage], event: Event, hint: Hint, drop: Drop) ->
 
 
 # -- the default stages --------------------------------------------------------------------------
+GIL_SLICE = 0.0005
+"""Seconds of worker work after which it lets other threads have the GIL (see ``pause``)."""
+
+_release_gil: Callable[[], None] = getattr(os, "sched_yield", lambda: time.sleep(0))
+"""Releases the GIL for a moment (``sched_yield`` costs a few µs; ``sleep(0)`` can cost 50+)."""
+
+CRUMB_CACHE_SIZE = 4096
+"""Normalised breadcrumbs kept (as JSON bytes) by identity; the cache is emptied when full."""
+
+
 def finalise_stage(options: Options, static: dict[str, Any], normalizer: Normalizer) -> Stage:
-    """Fill what capture left for later: source context, static fields, timestamps, normalised data."""
+    """Fill what capture left for later: source context, static fields, timestamps, normalised data.
+
+    A scope's breadcrumbs ride on every event captured while they are in it (30 crumbs, 30 times
+    over); each is normalised once and kept as JSON bytes, so later events only decode a copy
+    (later stages may edit it in place). A breadcrumb is read as it was when first sent.
+    """
     source_context = options.include_source_context
+    cache: dict[int, tuple[dict[str, Any], bytes]] = {}
 
     def normalise_crumb(crumb: dict[str, Any]) -> dict[str, Any]:
-        out: dict[str, Any] = normalizer.normalize(crumb)
+        key = id(crumb)
+        hit = cache.get(key)
+        if hit is not None and hit[0] is crumb:
+            out: dict[str, Any] = orjson.loads(hit[1])
+            return out
+        out = normalizer.normalize(crumb)
         ts = out.get("timestamp")
         if isinstance(ts, (int, float)) and not isinstance(ts, bool):
             out["timestamp"] = format_timestamp(float(ts))
+        try:
+            data = orjson.dumps(out)
+        except Exception:
+            return out
+        if len(cache) >= CRUMB_CACHE_SIZE:
+            cache.clear()
+        cache[key] = (crumb, data)  # holding the crumb keeps its id from being reused
         return out
 
     def finalise(event: Event, hint: Hint) -> Event:
+        unpack(event)
         if source_context:
             add_source_context(event)
         for key, value in static.items():
@@ -147,12 +188,32 @@ class BatchProcessor:
     ``close()``, which spools what the worker did not reach (processed first, never raw).
     """
 
-    def __init__(self, options: Options, stages: Sequence[Stage], drop: Drop, send: Callable[[Envelope], None]) -> None:
+    def __init__(
+        self,
+        options: Options,
+        stages: Sequence[Stage],
+        drop: Drop,
+        send: Callable[[Envelope], None],
+        shedding: Callable[[], DropReason | None] = lambda: None,
+    ) -> None:
         self.stages = list(stages)
         self._options = options
         self._public_key = options.dsn.public_key if options.dsn is not None else None
         self._drop = drop
         self._send = send
+        self._shedding = shedding
+        self._held_since = time.perf_counter()
+
+    def pause(self) -> None:
+        """Let go of the GIL if this thread has held it for ``GIL_SLICE`` seconds of work.
+
+        A request thread that wants the GIL then waits for at most about that long, not for the
+        interpreter's switch interval (5 ms) while the worker normalises, scrubs or compresses.
+        """
+        now = time.perf_counter()
+        if now - self._held_since >= GIL_SLICE:
+            _release_gil()
+            self._held_since = time.perf_counter()
 
     def drop(self, reason: DropReason) -> None:
         """Count one drop (and say so when ``debug=True``)."""
@@ -162,9 +223,10 @@ class BatchProcessor:
 
     def envelope_for(self, event: Event, hint: Hint) -> Envelope | None:
         """The event through every stage, serialised, in its envelope; None if dropped (counted)."""
-        processed = run_stages(self.stages, event, hint, self.drop)
+        processed = run_stages(self.stages, event, hint, self.drop, self.pause)
         if processed is None:
             return None
+        self.pause()
         payload = dumps(processed)
         if payload is None:
             self.drop(DropReason.INTERNAL_SDK_ERROR)
@@ -177,11 +239,18 @@ class BatchProcessor:
     def process_batch(self, batch: Deque[tuple[Event, Hint]]) -> None:
         """Consume ``batch`` from the left (``close()`` may take the rest of it concurrently)."""
         send = self._send
+        shedding = self._shedding
+        self._held_since = time.perf_counter()
         while batch:
             try:
                 event, hint = batch.popleft()
             except IndexError:
                 break
+            reason = shedding()
+            if reason is not None:
+                self.drop(reason)  # it would be dropped after all the work: skip the work
+                self.pause()
+                continue
             try:
                 envelope = self.envelope_for(event, hint)
             except Exception as exc:
@@ -190,8 +259,10 @@ class BatchProcessor:
                 continue
             if envelope is None:
                 continue
+            self.pause()
             try:
                 send(envelope)
             except Exception as exc:
                 log_internal_error("transport.send", exc)
                 self.drop(DropReason.INTERNAL_SDK_ERROR)
+            self.pause()

@@ -71,3 +71,7 @@ class Transport(BasicTransport, Protocol):
 
     def begin_close(self) -> None:
         """Shutdown has started: flushes may stop early once everything is safe on disk."""
+
+    def shedding(self) -> DropReason | None:
+        """Why any event sent now would be dropped (endpoint down and nowhere to keep it, rate
+        limited), or None. The worker then counts the drop without spending CPU on the event."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..types import BasicTransport, Transport
+from ..types import BasicTransport, DropReason, Transport
 from .envelope import Envelope
 
 
@@ -32,6 +32,10 @@ class BaseTransport:
 
     def begin_close(self) -> None:
         """Nothing to stop early."""
+
+    def shedding(self) -> DropReason | None:
+        """Never drops by itself."""
+        return None
 
 
 class _Adapted(BaseTransport):

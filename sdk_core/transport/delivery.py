@@ -97,7 +97,7 @@ class HttpTransport:
         self._spool_look_at = 0.0
         self._last_report = clock()
         self._closing = False
-        self._auth_warned = False
+        self._failing: str | None = None  # the reason last warned about, until delivery recovers
         self.sent_envelopes = 0
         self.sent_bytes = 0
         self.replayed_envelopes = 0
@@ -182,6 +182,18 @@ class HttpTransport:
         self._spool_empty = False
         self._closing = False
 
+    def shedding(self) -> DropReason | None:
+        """Why an event sent now would be dropped unsent: rate limited, or endpoint down with the
+        retry heap full and no spool. Then the worker skips the pipeline for it (storm CPU)."""
+        if self.rate_limits.is_limited("error"):
+            return DropReason.RATELIMIT_BACKOFF
+        if self._spool is None and self._clock() < self._down_until:
+            if self._backoff.max_retries < 1:
+                return DropReason.NETWORK_ERROR
+            if len(self._retries) >= MAX_PENDING_RETRIES:
+                return DropReason.CACHE_OVERFLOW
+        return None
+
     def probe(self, envelope: Envelope) -> tuple[int | None, dict[str, str], str | None]:
         """One POST through this transport's sender, no retry and no counting (``sdk_core check``)."""
         return self.sender.probe(envelope)
@@ -207,6 +219,9 @@ class HttpTransport:
         if outcome is Outcome.SENT:
             self.sent_envelopes += 1
             self.sent_bytes += result.body_bytes
+            if self._failing is not None:
+                self._failing = None
+                logger.info("events are being delivered to %s again", self.sender.describe())
             self._endpoint_up()
             if count_sent and self.on_sent is not None:
                 self.on_sent(len(envelope.items), result.elapsed)
@@ -215,19 +230,24 @@ class HttpTransport:
         if outcome is Outcome.RATE_LIMITED:
             return Verdict(outcome, status, 0)
         if outcome is Outcome.REJECTED:
-            if status in (401, 403) and not self._auth_warned:
-                self._auth_warned = True
-                logger.warning(
-                    "server refused the DSN for %s (HTTP %d): check the public key and project id",
-                    self.sender.describe(),
-                    status,
-                )
+            if status in (401, 403):
+                self._warn_failing(f"the server refused the DSN (HTTP {status}): check the public key and project id")
+            elif status == 413:
+                self._warn_failing("the server refused the envelope as too large (HTTP 413)")
             self._record(envelope, DropReason.SEND_ERROR)
             return Verdict(outcome, status, 0)
         if status is not None:
             self._retry_after = parse_retry_after(result.headers.get("retry-after"))
+        else:
+            self._warn_failing(result.error or "no response")
         self._endpoint_down()
         return Verdict(outcome, status, 1 if _charged(status) else 0)
+
+    def _warn_failing(self, reason: str) -> None:
+        """One WARNING per outage (host and reason, never the key); quiet until delivery recovers."""
+        if self._failing is None:
+            self._failing = reason
+            logger.warning("events cannot be delivered to %s: %s", self.sender.describe(), reason)
 
     def _attempt(self, envelope: Envelope, attempt: int) -> None:
         verdict = self._deliver(envelope)

@@ -33,6 +33,9 @@ class _FlushMarker:
 class Worker(Generic[T]):
     """``submit`` never blocks: a full queue refuses the newest item and the caller counts it.
 
+    The queue is bounded by item count (``max_size``) and by the sum of the sizes the callers
+    declare (``max_bytes``, 0 for no byte bound).
+
     ``process`` receives each batch as a deque and consumes it from the left, so that whatever it
     has not reached yet can still be taken back by ``take_pending`` (at close, to spool it).
     ``on_idle`` (optional) is called after work and whenever the delay it last returned has passed;
@@ -47,6 +50,7 @@ class Worker(Generic[T]):
         max_size: int,
         batch_size: int,
         linger: float,
+        max_bytes: int = 0,
         name: str = WORKER_THREAD_NAME,
         on_idle: Optional[Callable[[], Optional[float]]] = None,
         on_fork: Optional[Callable[[], None]] = None,
@@ -56,6 +60,7 @@ class Worker(Generic[T]):
         self._on_idle = on_idle
         self._on_fork = on_fork
         self._max_size = max_size
+        self._max_bytes = max_bytes
         self._batch_size = batch_size
         self._linger = linger
         self._name = name
@@ -65,6 +70,8 @@ class Worker(Generic[T]):
     def _init_state(self) -> None:
         self._queue: deque[Any] = deque()
         self._batch: deque[Any] = deque()
+        self._bytes_lock = threading.Lock()
+        self._bytes = 0
         self._wakeup = threading.Event()
         self._full = threading.Event()
         self._start_lock = threading.Lock()
@@ -73,11 +80,16 @@ class Worker(Generic[T]):
         self._taken_over = False
         self._pid = os.getpid()
 
-    def submit(self, item: T) -> bool:
+    def submit(self, item: T, size: int = 0) -> bool:
+        """Queue ``item`` (about ``size`` bytes); False, at once, if the queue is full or closed."""
         queue = self._queue
         if self._closed or len(queue) >= self._max_size:
             return False
-        queue.append(item)
+        with self._bytes_lock:
+            if self._max_bytes and self._bytes + size > self._max_bytes and queue:
+                return False
+            self._bytes += size
+        queue.append((item, size))
         if self._thread is None:
             self._start()
         if len(queue) >= self._batch_size:
@@ -88,6 +100,15 @@ class Worker(Generic[T]):
 
     def __len__(self) -> int:
         return len(self._queue) + len(self._batch)
+
+    def queued_bytes(self) -> int:
+        """The declared sizes of what waits in the queue (the batch in hand excluded)."""
+        return self._bytes
+
+    def _taken(self, size: int) -> None:
+        if size:
+            with self._bytes_lock:
+                self._bytes -= size
 
     def start(self) -> None:
         """Start the thread now (it replays a spool at once) rather than at the first ``submit``."""
@@ -107,6 +128,7 @@ class Worker(Generic[T]):
         return marker.done.wait(max(0.0, timeout)) and marker.ok and not self._pending_items()
 
     def close(self, timeout: float) -> bool:
+        """Flush, then stop the thread; True if everything was delivered in time."""
         deadline = time.monotonic() + max(0.0, timeout)
         flushed = self.flush(timeout)
         self._closed = True
@@ -132,11 +154,15 @@ class Worker(Generic[T]):
                     break
                 if isinstance(item, _FlushMarker):
                     item.done.set()
+                elif source is self._queue:
+                    self._taken(item[1])
+                    items.append(item[0])
                 else:
                     items.append(item)
         return items
 
     def is_alive(self) -> bool:
+        """True while the thread runs (it may still be stuck in a send after ``close``)."""
         return self._thread is not None and self._thread.is_alive()
 
     def _pending_items(self) -> bool:
@@ -176,7 +202,8 @@ class Worker(Generic[T]):
                     if isinstance(item, _FlushMarker):
                         markers.append(item)
                         break
-                    batch.append(item)
+                    self._taken(item[1])
+                    batch.append(item[0])
                 if batch:
                     worked = True
                     try:

@@ -216,3 +216,38 @@ def test_client_report_envelope_has_no_event_id() -> None:
     assert item is not None
     envelope = client_report_envelope(item)
     assert "event_id" not in envelope.headers and envelope.items[0].category == "internal"
+
+
+# -- compact queued events, the breadcrumb cache, shedding ---------------------------------------
+def test_packed_exception_is_unpacked_by_finalise_and_sized() -> None:
+    from sdk_core.compact import Packed, pack
+
+    event: Event = {"exception": {"values": [{"type": "ValueError", "value": "x" * 5000}]}}
+    size = pack(event)
+    assert isinstance(event["exception"], Packed) and size > 5000
+    out = finalise_stage(validate(DSN, include_source_context=False), {}, Normalizer())(event, {})
+    assert out is not None and out["exception"]["values"][0]["value"] == "x" * 5000
+
+
+def test_cached_breadcrumbs_are_fresh_copies_per_event() -> None:
+    stage = finalise_stage(validate(DSN, include_source_context=False), {}, Normalizer())
+    crumb = {"timestamp": 1.0, "message": "m", "data": {"password": "p"}}
+    first = stage({"breadcrumbs": {"values": [crumb]}}, {})
+    assert first is not None
+    first["breadcrumbs"]["values"][0]["data"]["password"] = "[Filtered]"  # a later stage edits in place
+    second = stage({"breadcrumbs": {"values": [crumb]}}, {})
+    assert second is not None and second["breadcrumbs"]["values"][0]["data"] == {"password": "p"}
+
+
+def test_shedding_drops_before_any_stage_runs() -> None:
+    ran: list[str] = []
+
+    def stage(event: Event, hint: Hint) -> Event:
+        ran.append("stage")
+        return event
+
+    seen, drop = _drops()
+    sent: list[Envelope] = []
+    processor = BatchProcessor(validate(DSN), [stage], drop, sent.append, lambda: DropReason.CACHE_OVERFLOW)
+    processor.process_batch(deque([({"event_id": "a" * 32}, {}), ({"event_id": "b" * 32}, {})]))
+    assert ran == [] and sent == [] and seen == [DropReason.CACHE_OVERFLOW] * 2
