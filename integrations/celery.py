@@ -48,6 +48,7 @@ class CeleryIntegration:
     """``include_args=False`` keeps task args/kwargs out of events altogether."""
 
     identifier = "celery"
+    framework_module = "celery"
 
     def __init__(self, include_args: bool = True) -> None:
         if not isinstance(include_args, bool):
