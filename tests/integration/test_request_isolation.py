@@ -200,9 +200,7 @@ def test_gunicorn_events_carry_only_their_own_requests_breadcrumbs(
 
 def _errors(ingest: LoopbackServer) -> list[dict[str, Any]]:
     return [
-        e
-        for e in ingest.events
-        if "exception" in e and e["exception"]["values"][-1]["mechanism"]["type"] != "logging"
+        e for e in ingest.events if "exception" in e and e["exception"]["values"][-1]["mechanism"]["type"] != "logging"
     ]
 
 
@@ -248,7 +246,11 @@ def test_celery_worker_events_carry_only_their_own_tasks_breadcrumbs(
     cmd += ["--loglevel", "INFO", "--without-gossip", "--without-mingle", "--without-heartbeat"]
     proc = processes.spawn(cmd, cwd=tmp_path, env=env, log=tmp_path / "worker.log")
     producer = Celery("producer", broker="filesystem://")
-    producer.conf.broker_transport_options = {"data_folder_in": str(broker), "data_folder_out": str(broker)}
+    producer.conf.broker_transport_options = {
+        "data_folder_in": str(broker),
+        "data_folder_out": str(broker),
+        "control_folder": str(tmp_path / "control"),  # not the current directory
+    }
     total = ROUNDS * PER_ROUND
     try:
         for n in range(total):
