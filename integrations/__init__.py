@@ -15,6 +15,8 @@ from typing import Any, Callable, Sequence
 
 from sdk_core.integration import DidNotEnable, Integration, log_internal_error, sdk_logger
 
+from . import _import_hooks
+
 
 def _excepthook() -> Integration:
     from .excepthook import ExcepthookIntegration
@@ -68,7 +70,7 @@ DEFAULT_INTEGRATIONS: tuple[tuple[str | None, Callable[[], Integration]], ...] =
     (None, _excepthook),
     (None, _logging),
     (None, _threading),
-    (None, _stdlib),
+    ("http.client", _stdlib),
     ("httpx", _httpx),
     ("django", _django),
     ("flask", _flask),
@@ -76,10 +78,10 @@ DEFAULT_INTEGRATIONS: tuple[tuple[str | None, Callable[[], Integration]], ...] =
 )
 """The one place the default integrations are listed, in install order: (framework module, factory).
 
-The framework module names the top-level module the integration instruments (None: the standard
-library, installed at ``init``). The factory is called only once that module is imported (at
-``init`` if it already is), so it may import the framework; one whose framework is missing or
-too old raises ImportError or ``DidNotEnable`` and is skipped. Opt-in integrations (asyncio) are
+The framework module names the module the integration instruments (None: installed at ``init``).
+The factory is called only once that module is imported (at ``init`` if it already is), so it
+may import the framework; one whose framework is missing or too old raises ImportError or
+``DidNotEnable`` and is skipped. Opt-in integrations (asyncio) are
 not here: pass them in ``init(integrations=[...])``.
 """
 
@@ -96,11 +98,9 @@ class _Pending:
 
 _lock = threading.RLock()
 _installed: dict[str, Integration] = {}
-# Framework module -> integrations to install when it is imported. ``init``, ``close`` and a new
-# ``init`` replace or clear it: wrapt's hooks cannot be unregistered, so a hook that fires later
-# finds nothing here and does nothing.
+# Framework module -> integrations to install when it is imported. A new ``init`` and ``close``
+# replace or clear it, so a hook that fires later finds nothing here and does nothing.
 _pending: dict[str, list[_Pending]] = {}
-_hooked: set[str] = set()  # modules with a registered wrapt hook that has not fired yet
 
 
 def _framework_of(integration: Integration) -> str | None:
@@ -123,9 +123,9 @@ def setup_integrations(
     """
     explicit_ids = frozenset(integration.identifier for integration in explicit)
     disabled = frozenset(disabled_integrations)
-    to_hook: list[str] = []
     with _lock:
         _pending.clear()
+        _import_hooks.unwatch_all()
         chosen: dict[str, tuple[Integration, bool]] = {}
         waiting: list[tuple[str, _Pending]] = []
         if default_integrations:
@@ -150,16 +150,12 @@ def setup_integrations(
             _install(integration, default)
         for framework, pending in waiting:
             _pending.setdefault(framework, []).append(pending)
-            if framework not in _hooked:
-                _hooked.add(framework)
-                to_hook.append(framework)
+            _import_hooks.watch(framework, _on_import)
         names = sorted(_installed)
-    if to_hook:
-        from wrapt.importer import register_post_import_hook
-
-        for framework in to_hook:
-            # Outside the lock: wrapt calls the hook at once if another thread imported it meanwhile.
-            register_post_import_hook(_on_import, framework)
+    for framework in {framework for framework, _ in waiting}:
+        module = sys.modules.get(framework)
+        if module is not None:  # imported by another thread before the hook was in place
+            _on_import(module)
     return names
 
 
@@ -200,7 +196,7 @@ def _install(integration: Integration, default: bool) -> None:
 
 
 def _on_import(module: Any) -> None:
-    """wrapt post-import hook: install what the latest ``init`` chose for this framework.
+    """Post-import hook: install what the latest ``init`` chose for this framework.
 
     Runs inside the application's ``import`` statement, so it must never raise (that would fail
     the import).
@@ -210,7 +206,6 @@ def _on_import(module: Any) -> None:
         with _lock:
             if not isinstance(name, str):
                 return
-            _hooked.discard(name)
             for pending in _pending.pop(name, ()):
                 integration = _build(pending.build) if pending.default else pending.build()
                 if integration is None:
@@ -236,6 +231,7 @@ def uninstall_all() -> None:
     """Remove every installed integration's hooks and cancel those waiting for an import (``close``, tests)."""
     with _lock:
         _pending.clear()
+        _import_hooks.unwatch_all()
         for identifier in list(_installed):
             _uninstall(identifier)
 

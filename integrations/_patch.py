@@ -1,4 +1,10 @@
-"""The only wrapt user: wrap and unwrap with a ledger, so uninstall restores every original.
+"""Wrap and unwrap methods with a ledger, so uninstall restores every original.
+
+``wrap(owner, name, wrapper)`` replaces the function ``owner.name`` with one that calls
+``wrapper(wrapped, instance, args, kwargs)`` (wrapt's calling convention: ``wrapped`` is bound to
+``instance``); coroutine functions stay coroutine functions and ``__wrapped__`` points at the
+original. Written here rather than with wrapt, whose import (asyncio, importlib.metadata) would
+cost ``init`` more than the rest of the SDK.
 
 Patches compose with other libraries' patches of the same attribute (sentry-sdk's, during a
 migration) in either order: if someone patched over ours after us, ``unwrap`` leaves their patch
@@ -7,40 +13,67 @@ in place, and ours, still inside their chain, turns into a pass-through.
 
 from __future__ import annotations
 
+import functools
 import threading
 from typing import Any, Callable
 
-import wrapt
-
 _lock = threading.Lock()
-_ledger: dict[tuple[int, str], tuple[Any, str, Any, Any]] = {}
+_ledger: dict[tuple[int, str], tuple[Any, str, Any, Any, bool]] = {}
+_CO_COROUTINE = 0x80
 
 
-def _current(owner: Any, name: str) -> Any:
-    return owner.__dict__.get(name) if isinstance(owner, type) else getattr(owner, name, None)
+def _is_coroutine_function(func: Any) -> bool:
+    code = getattr(getattr(func, "__func__", func), "__code__", None)
+    return bool(code is not None and code.co_flags & _CO_COROUTINE)
 
 
-def wrap(owner: Any, name: str, wrapper: Callable[..., Any]) -> bool:
-    """Wrap ``owner.name`` with ``wrapper(wrapped, instance, args, kwargs)``; idempotent."""
+def _bind(original: Any, instance: Any) -> Any:
+    get = getattr(type(original), "__get__", None)
+    return get(original, instance, type(instance)) if get is not None else functools.partial(original, instance)
+
+
+def _patched(key: tuple[int, str], original: Any, wrapper: Callable[..., Any]) -> Callable[..., Any]:
+    def active() -> bool:
+        entry = _ledger.get(key)
+        return entry is not None and entry[3] is patched  # unwrapped but kept in someone else's chain: inert
+
+    patched: Callable[..., Any]
+    if _is_coroutine_function(original):
+
+        async def patched(self: Any, *args: Any, **kwargs: Any) -> Any:
+            if not active():
+                return await original(self, *args, **kwargs)
+            return await wrapper(_bind(original, self), self, args, kwargs)
+
+    else:
+
+        def patched(self: Any, *args: Any, **kwargs: Any) -> Any:
+            if not active():
+                return original(self, *args, **kwargs)
+            return wrapper(_bind(original, self), self, args, kwargs)
+
+    try:
+        functools.update_wrapper(patched, original)
+    except Exception:
+        setattr(patched, "__wrapped__", original)  # noqa: B010
+    return patched
+
+
+def wrap(owner: type, name: str, wrapper: Callable[..., Any]) -> bool:
+    """Wrap the method ``owner.name`` with ``wrapper(wrapped, instance, args, kwargs)``; idempotent."""
     key = (id(owner), name)
     with _lock:
         if key in _ledger:
             return False
-        original = owner.__dict__[name] if isinstance(owner, type) and name in owner.__dict__ else getattr(owner, name)
-        token = object()
-
-        def gated(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
-            entry = _ledger.get(key)
-            if entry is None or entry[3] is not token:  # unwrapped, but kept in someone else's chain
-                return wrapped(*args, **kwargs)
-            return wrapper(wrapped, instance, args, kwargs)
-
-        wrapt.wrap_function_wrapper(owner, name, gated)
-        _ledger[key] = (owner, name, original, token)
+        own = name in owner.__dict__
+        original = owner.__dict__[name] if own else getattr(owner, name)
+        patched = _patched(key, original, wrapper)
+        _ledger[key] = (owner, name, original, patched, own)
+        setattr(owner, name, patched)
         return True
 
 
-def unwrap(owner: Any, name: str) -> bool:
+def unwrap(owner: type, name: str) -> bool:
     with _lock:
         entry = _ledger.pop((id(owner), name), None)
     if entry is None:
@@ -49,16 +82,19 @@ def unwrap(owner: Any, name: str) -> bool:
     return True
 
 
-def _restore(entry: tuple[Any, str, Any, Any]) -> None:
-    owner, name, original, _token = entry
-    current = _current(owner, name)
-    if isinstance(current, wrapt.FunctionWrapper) and current.__wrapped__ is original:
+def _restore(entry: tuple[Any, str, Any, Any, bool]) -> None:
+    owner, name, original, patched, own = entry
+    if owner.__dict__.get(name) is not patched:
+        # Another library patched over ours: removing ours would remove theirs too. Ours stays in
+        # their chain and passes calls straight through (its ledger entry is gone).
+        return
+    if own:
         setattr(owner, name, original)
-    # Otherwise another library patched over ours: removing ours would remove theirs too. Ours
-    # stays in their chain and passes calls straight through (its ledger entry is gone).
+    else:
+        delattr(owner, name)  # it was inherited: the base class's method shows through again
 
 
-def is_wrapped(owner: Any, name: str) -> bool:
+def is_wrapped(owner: type, name: str) -> bool:
     return (id(owner), name) in _ledger
 
 

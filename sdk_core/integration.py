@@ -37,7 +37,7 @@ class DidNotEnable(Exception):
 class Integration(Protocol):
     """A framework adapter: ``setup_once`` installs its hooks (idempotently), ``uninstall`` removes them.
 
-    Optionally, a class attribute ``framework_module = "flask"`` names the top-level module the
+    Optionally, a class attribute ``framework_module = "flask"`` names the module the
     integration instruments: ``init`` then calls ``setup_once`` only once that module is imported
     (at once if it already is), so passing the integration to ``init`` imports no framework.
     """

@@ -66,8 +66,10 @@ def test_init_imports_no_framework_and_flask_imported_later_is_instrumented() ->
             waiting = integrations.pending()
             status, captured = flask_error(events)
             installed = integrations.installed("flask") is not None
+            flask_module = sys.modules["flask"]
+            loaders = [type(flask_module.__loader__).__name__, type(flask_module.__spec__.loader).__name__]
         print(json.dumps({"after_init": after_init, "waiting": waiting, "status": status,
-                          "captured": captured, "installed": installed}))
+                          "captured": captured, "installed": installed, "loaders": loaders}))
         """
     )
     assert result["after_init"] == []
@@ -75,6 +77,7 @@ def test_init_imports_no_framework_and_flask_imported_later_is_instrumented() ->
     assert result["status"] == 500
     assert result["installed"] is True
     assert result["captured"] == [["flask", "boom"]]
+    assert result["loaders"] == ["SourceFileLoader", "SourceFileLoader"]  # source lookups unaffected
 
 
 def test_django_and_celery_imported_after_init_are_installed() -> None:
@@ -107,7 +110,7 @@ def test_framework_already_imported_is_installed_at_init() -> None:
 
 
 def test_a_new_init_cancels_what_the_previous_one_left_waiting() -> None:
-    """wrapt's hooks stay registered; the stale one must do nothing."""
+    """Import hooks of an earlier init that are still armed must do nothing."""
     result = run(
         """
         sdk_core.init(transport=None, dsn="http://k@127.0.0.1:9/1")   # defaults: flask waits
@@ -168,3 +171,36 @@ def test_explicit_instance_waits_for_its_framework_and_replaces_the_default() ->
     assert result["same"] is True
     assert result["has_logging"] is True  # an explicit list adds to the defaults
     assert result["captured"] == [["flask", "/boom/<int:n>"]]
+
+
+def test_http_client_imported_after_init_gets_breadcrumbs() -> None:
+    """Even the standard library's ``http.client`` is instrumented on import, not imported by ``init``."""
+    result = run(
+        """
+        import threading
+        with capture_events() as events:
+            after_init = "http.client" in sys.modules
+            from http.server import BaseHTTPRequestHandler, HTTPServer
+            import urllib.request
+
+            class Ok(BaseHTTPRequestHandler):
+                def do_GET(self):
+                    self.send_response(204)
+                    self.end_headers()
+
+                def log_message(self, *args):
+                    pass
+
+            server = HTTPServer(("127.0.0.1", 0), Ok)
+            threading.Thread(target=server.handle_request, daemon=True).start()
+            urllib.request.urlopen(f"http://127.0.0.1:{server.server_port}/ping?token=x").close()
+            sdk_core.capture_message("after the call")
+            sdk_core.flush(5)
+        crumbs = [c for e in events for c in (e.get("breadcrumbs") or {}).get("values", []) if c.get("type") == "http"]
+        print(json.dumps({"after_init": after_init, "crumbs": [c["data"] for c in crumbs]}))
+        """
+    )
+    assert result["after_init"] is False
+    (crumb,) = result["crumbs"]
+    assert crumb["method"] == "GET" and crumb["url"].endswith("/ping") and crumb["status_code"] == 204
+    assert crumb["http.query"] == "token"
