@@ -17,7 +17,6 @@ from __future__ import annotations
 import importlib.util
 import sys
 from dataclasses import dataclass
-from importlib.metadata import version
 from typing import Any, Callable, Optional, cast
 
 from integrations._patch import unwrap, wrap
@@ -64,6 +63,8 @@ def _require_flask() -> None:
         # Flask < 2.3 makes blinker optional, and without it its signals are inert.
         raise DidNotEnable("Flask's signals need blinker, which is not installed") from exc
     try:
+        from importlib.metadata import version  # only here: a costly import, needed once
+
         found = tuple(int(part) for part in version("flask").split(".")[:2])
     except Exception:
         return  # a vendored or renamed Flask: assume it is recent
