@@ -40,8 +40,13 @@ t1 = time.perf_counter()
 {init}
 t2 = time.perf_counter()
 import json, sys
-sys.stdout.write("RESULT " + json.dumps({{"import_ms": (t1 - t0) * 1e3, "init_ms": (t2 - t1) * 1e3}}) + "\\n")
+frameworks = [m for m in {frameworks!r} if m in sys.modules]
+sys.stdout.write("RESULT " + json.dumps({{"import_ms": (t1 - t0) * 1e3, "init_ms": (t2 - t1) * 1e3,
+                                          "frameworks": frameworks}}) + "\\n")
 """
+
+FRAMEWORKS = ("django", "flask", "celery", "fastapi", "starlette", "sqlalchemy", "aiohttp", "redis", "rq")
+"""Installed in the dev environment; reported when an SDK's import + init loaded them."""
 
 IMPORT_INIT = {
     "ours": (
@@ -58,10 +63,24 @@ IMPORT_INIT = {
 }
 
 
-def import_snippet(sdk: str, dsn: str) -> str:
-    """The code the runner executes with ``python -c`` for the import/init scenario."""
-    module, init = IMPORT_INIT[sdk]
-    return IMPORT_SNIPPET.format(module=module, init=init.format(dsn=dsn))
+IMPORT_INIT_DEFAULTS = {
+    "ours": ("sdk_core", "sdk_core.init({dsn!r}, environment='bench', release='bench@1.0.0')"),
+    "sentry": (
+        "sentry_sdk",
+        "sentry_sdk.init({dsn!r}, environment='bench', release='bench@1.0.0', auto_session_tracking=False)",
+    ),
+}
+"""Each SDK's defaults: its default (and, for sentry-sdk, auto-enabling) integrations on."""
+
+
+def import_snippet(sdk: str, dsn: str, defaults: bool = False) -> str:
+    """The code the runner executes with ``python -c`` for the import/init scenarios.
+
+    ``defaults=True``: ``init`` with each SDK's default integrations, the frameworks installed
+    but not imported by the script (what a plain script or a CLI tool pays).
+    """
+    module, init = (IMPORT_INIT_DEFAULTS if defaults else IMPORT_INIT)[sdk]
+    return IMPORT_SNIPPET.format(module=module, init=init.format(dsn=dsn), frameworks=FRAMEWORKS)
 
 
 def dead_port() -> int:

@@ -20,7 +20,7 @@ from typing import Any, Callable, Iterable, Iterator, Mapping, Optional, Tuple
 from urllib.parse import parse_qsl, quote
 
 import sdk_core
-from sdk_core.integration import continue_trace, log_internal_error, options, set_meta
+from sdk_core.integration import continue_trace, log_internal_error, options, request_isolation_scope, set_meta
 
 # ``max_request_body_size`` -> largest body (bytes) attached to an event; None means no limit.
 BODY_LIMITS: dict[str, Optional[int]] = {"never": 0, "small": 4 * 1024, "medium": 10 * 1024, "always": None}
@@ -279,7 +279,7 @@ class RequestScope:
     have their own request object; all three run only at capture time, on the capturing thread.
     """
 
-    __slots__ = ("_captured", "extract", "transaction", "user")
+    __slots__ = ("_captured", "extract", "key", "parent", "transaction", "user")
 
     def __init__(
         self, extract: Extractor, transaction: Optional[TransactionFn] = None, user: Optional[UserFn] = None
@@ -288,6 +288,10 @@ class RequestScope:
         self.transaction = transaction
         self.user = user
         self._captured: list[BaseException] = []
+        self.key: object = None
+        """What identifies the request to nested layers (the ASGI headers list), None if unknown."""
+        self.parent: Optional[sdk_core.Scope] = None
+        """The isolation scope the request's own was forked from."""
 
     def capture(self, exc: BaseException, mechanism_type: str) -> Optional[str]:
         """Capture ``exc`` once per request, however many layers (signal, WSGI, ASGI) see it."""
@@ -351,10 +355,21 @@ def request_scope(
     transaction: Optional[TransactionFn],
     sentry_trace: Optional[str],
     traceparent: Optional[str],
+    *,
+    key: object = None,
+    leaving: Optional[RequestScope] = None,
 ) -> Iterator[RequestScope]:
-    """Open an isolation scope for one request, continuing its incoming trace."""
-    with sdk_core.isolation_scope() as scope:
+    """Open an isolation scope for one request, continuing its incoming trace.
+
+    The scope starts with no breadcrumbs (only the request's own lines end up in its events).
+    ``leaving``: another request's scope that this context inherited (see ``foreign_request``);
+    the new scope forks from what that one forked from, so nothing of it carries over.
+    """
+    parent = leaving.parent if leaving is not None else sdk_core.get_isolation_scope()
+    with request_isolation_scope(parent) as scope:
         state = RequestScope(extract, transaction)
+        state.key = key
+        state.parent = parent
         try:
             continue_trace(scope, sentry_trace, traceparent)
             scope.set_transaction_name(None)  # a request names its own transaction
@@ -366,6 +381,19 @@ def request_scope(
             yield state
         finally:
             _current.reset(token)
+
+
+def foreign_request(key: object) -> Optional[RequestScope]:
+    """The open request scope if it belongs to another request than ``key`` identifies.
+
+    Servers may start a request from inside the previous one's context (uvicorn starts the next
+    pipelined request from the previous one's ``send``), so the new request's context inherits
+    the previous request's scope. A nested layer of the same request sees the same key.
+    """
+    state = _current.get()
+    if state is None or key is None or state.key is None or state.key is key:
+        return None
+    return state
 
 
 def capture_exception(exc: BaseException, mechanism_type: str, fallback: Optional[RequestScope] = None) -> None:

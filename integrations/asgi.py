@@ -17,6 +17,7 @@ from integrations._request import (
     current_policy,
     current_request,
     decode_body,
+    foreign_request,
     from_asgi,
     qualified_name,
     request_scope,
@@ -68,8 +69,13 @@ async def run_asgi(
     ``record_body=False`` is for frameworks that keep the body themselves (Django does).
     """
     kind = scope.get("type")
-    if kind not in ("http", "websocket") or not is_enabled() or current_request() is not None:
+    if kind not in ("http", "websocket") or not is_enabled():
         await app(scope, receive, send)
+        return
+    key = scope.get("headers")  # the server's object for this request, kept by scope copies
+    leaving = foreign_request(key)
+    if leaving is None and current_request() is not None:
+        await app(scope, receive, send)  # an outer layer opened this request's scope
         return
     headers = _pick_headers(scope.get("headers") or ())
     recorder: Optional[_BodyRecorder] = None
@@ -82,6 +88,8 @@ async def run_asgi(
         _Transaction(scope, transaction_style),
         headers.get(b"sentry-trace"),
         headers.get(b"traceparent"),
+        key=key,
+        leaving=leaving,
     ) as state:
         try:
             await app(scope, recorder if recorder is not None else receive, send)

@@ -4,7 +4,8 @@ Only Celery's own signals are used, no patching:
 
 - ``before_task_publish`` (in the process that enqueues) adds a ``sentry-trace`` message header,
   ``<trace_id>-<span_id>``, from the enqueuing scope.
-- ``task_prerun`` (in the worker) opens an isolation scope for the task, continues the trace from
+- ``task_prerun`` (in the worker) opens an isolation scope for the task (with none of the worker's
+  breadcrumbs: no "Received task" lines, no other task's lines), continues the trace from
   that header, names the transaction after the task and records a ``celery`` context (task id,
   name, retries, args/kwargs, which the scrubbers see like any other event data).
 - ``task_failure`` captures the exception (mechanism ``celery``, unhandled) unless it is part of
@@ -33,6 +34,7 @@ from sdk_core.integration import (
     guarded,
     is_enabled,
     log_internal_error,
+    request_isolation_scope,
     trace_context,
 )
 
@@ -49,6 +51,7 @@ class CeleryIntegration:
     """``include_args=False`` keeps task args/kwargs out of events altogether."""
 
     identifier = "celery"
+    framework_module = "celery"
 
     def __init__(self, include_args: bool = True) -> None:
         if not isinstance(include_args, bool):
@@ -101,7 +104,7 @@ def _on_prerun(sender: Any = None, task_id: Any = None, task: Any = None, **_: A
         return
     try:
         request = task.request
-        manager = sdk_core.isolation_scope()
+        manager = request_isolation_scope()  # the task's own breadcrumbs only
         scope = manager.__enter__()
         with _open_lock:
             _open_scopes[task_id] = manager

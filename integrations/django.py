@@ -10,13 +10,15 @@ Signals and hooks, nothing else:
 * ``CursorWrapper.execute/executemany`` record each statement as a ``query`` breadcrumb: the SQL
   with its ``%s`` placeholders, never the parameters.
 
-Django is imported only inside ``setup_once`` and the hooks, so importing this module without
-Django installed is harmless; constructing ``DjangoIntegration`` raises ``DidNotEnable``.
+Django is imported only inside ``setup_once`` and the hooks, so importing this module or
+constructing ``DjangoIntegration`` imports no Django (``init`` installs it when Django is first
+imported); without Django installed, constructing it raises ``DidNotEnable``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import re
 import sys
 import time
@@ -83,13 +85,15 @@ class DjangoIntegration:
     """
 
     identifier = "django"
+    framework_module = "django"
 
     def __init__(self, transaction_style: str = "url", record_sql: bool = True) -> None:
         if transaction_style not in _STYLES:
             raise ValueError(f"transaction_style: expected one of {', '.join(_STYLES)}, got {transaction_style!r}")
         if not isinstance(record_sql, bool):
             raise TypeError(f"record_sql: expected True or False, got {type(record_sql).__name__}")
-        _require_django()
+        if importlib.util.find_spec("django") is None:
+            raise DidNotEnable("Django is not installed")
         self.transaction_style = transaction_style
         self.record_sql = record_sql
 

@@ -7,15 +7,16 @@
   Flask's own error handlers still run and their responses are sent unchanged; exceptions that
   propagate (``PROPAGATE_EXCEPTIONS``, testing) are still captured once.
 
-Flask is imported only inside ``setup_once`` and the hooks; constructing ``FlaskIntegration``
-without Flask raises ``DidNotEnable``.
+Flask is imported only inside ``setup_once`` and the hooks, so constructing ``FlaskIntegration``
+imports no Flask (``init`` installs it when Flask is first imported); without Flask installed,
+constructing it raises ``DidNotEnable``.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import sys
 from dataclasses import dataclass
-from importlib.metadata import version
 from typing import Any, Callable, Optional, cast
 
 from integrations._patch import unwrap, wrap
@@ -62,6 +63,8 @@ def _require_flask() -> None:
         # Flask < 2.3 makes blinker optional, and without it its signals are inert.
         raise DidNotEnable("Flask's signals need blinker, which is not installed") from exc
     try:
+        from importlib.metadata import version  # only here: a costly import, needed once
+
         found = tuple(int(part) for part in version("flask").split(".")[:2])
     except Exception:
         return  # a vendored or renamed Flask: assume it is recent
@@ -77,11 +80,13 @@ class FlaskIntegration:
     """
 
     identifier = "flask"
+    framework_module = "flask"
 
     def __init__(self, transaction_style: str = "endpoint") -> None:
         if transaction_style not in _STYLES:
             raise ValueError(f"transaction_style: expected one of {', '.join(_STYLES)}, got {transaction_style!r}")
-        _require_flask()
+        if importlib.util.find_spec("flask") is None:
+            raise DidNotEnable("Flask is not installed")
         self.transaction_style = transaction_style
 
     def setup_once(self) -> None:

@@ -18,6 +18,7 @@ from .stdlib import http_breadcrumb
 
 class HttpxIntegration:
     identifier = "httpx"
+    framework_module = "httpx"
 
     def setup_once(self) -> None:
         try:

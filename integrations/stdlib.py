@@ -25,6 +25,7 @@ _PENDING = "_coderadar_http_request"
 
 class StdlibIntegration:
     identifier = "stdlib"
+    framework_module = "http.client"  # installed once the application imports it (urllib, requests...)
 
     def setup_once(self) -> None:
         _patch.wrap(http.client.HTTPConnection, "putrequest", _putrequest)

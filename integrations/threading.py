@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextvars
 import threading
+import types
 from typing import Any, Callable, Optional
 
 import sdk_core
@@ -101,20 +102,41 @@ def _start(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
     ):
         try:
             # Instance attributes shadow the class's run (as subclasses' overrides are shadowed).
-            setattr(instance, "run", _scoped_run(contextvars.copy_context(), instance.run, instance))  # noqa: B010
+            # A bound method, like the ``run`` it replaces: other libraries that wrap ``run`` in
+            # their own ``Thread.start`` patch (sentry-sdk's ThreadingIntegration) unwrap
+            # ``__func__`` and call it with the thread, which must work whichever patch runs first.
+            scoped = _ScopedRun(contextvars.copy_context(), instance.run)
+            setattr(instance, "run", types.MethodType(scoped, instance))  # noqa: B010
             setattr(instance, "_coderadar_scoped", True)  # noqa: B010
         except Exception as error:
             log_internal_error("Thread.start", error)
     return wrapped(*args, **kwargs)
 
 
-def _scoped_run(ctx: contextvars.Context, run: Callable[[], None], thread: threading.Thread) -> Callable[[], None]:
-    def in_scope() -> None:
+class _ScopedRun:
+    """The thread's ``run`` inside a copy of the starter's context and a fork of its isolation scope."""
+
+    __slots__ = ("_ctx", "_run")
+
+    def __init__(self, ctx: contextvars.Context, run: Callable[..., None]) -> None:
+        self._ctx = ctx
+        self._run = run
+
+    def __call__(self, thread: threading.Thread, *args: Any, **kwargs: Any) -> None:
+        try:
+            self._ctx.run(self._in_scope, thread, args, kwargs)
+        finally:
+            # The thread no longer needs the bound method (it refers to the thread: a cycle).
+            if getattr(thread.__dict__.get("run"), "__func__", None) is self:
+                del thread.__dict__["run"]
+            self._run = _done
+
+    def _in_scope(self, thread: threading.Thread, args: Any, kwargs: Any) -> None:
         # Forked here, in the new thread: the starter may already be writing to its own scope,
         # and a fork only shares containers until the first write on either side.
         with sdk_core.isolation_scope():
             try:
-                run()
+                self._run(*args, **kwargs)
             except SystemExit:
                 raise
             except BaseException as exc:
@@ -125,10 +147,9 @@ def _scoped_run(ctx: contextvars.Context, run: Callable[[], None], thread: threa
                     log_internal_error("thread run", error)
                 raise
 
-    def scoped_run() -> None:
-        ctx.run(in_scope)
 
-    return scoped_run
+def _done(*args: Any, **kwargs: Any) -> None:
+    return None
 
 
 __all__ = ["ThreadingIntegration"]

@@ -43,7 +43,11 @@ def _install_integrations(opts: Options) -> list[str]:
     try:
         from integrations import setup_integrations
 
-        return setup_integrations(opts.integrations, default_integrations=opts.default_integrations)
+        return setup_integrations(
+            opts.integrations,
+            default_integrations=opts.default_integrations,
+            disabled_integrations=opts.disabled_integrations,
+        )
     except Exception as exc:
         log_internal_error("integrations setup", exc)
         return []

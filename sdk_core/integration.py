@@ -8,6 +8,7 @@ documented ``TypeError``/``DidNotEnable`` at set-up time.
 from __future__ import annotations
 
 import logging
+from contextlib import AbstractContextManager as _ContextManager
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
@@ -18,7 +19,9 @@ from .capture import event_from_exception as _event_from_exception
 from .capture import event_from_message
 from .event import level_name, set_meta
 from .propagation import continue_trace, parse_sentry_trace, parse_traceparent
+from .scope import Scope as _Scope
 from .scope import get_global_scope
+from .scope import unit_scope as _unit_scope
 from .telemetry import trace_context
 from .types import Event, EventProcessor, Hint
 
@@ -32,7 +35,12 @@ class DidNotEnable(Exception):
 
 @runtime_checkable
 class Integration(Protocol):
-    """A framework adapter: ``setup_once`` installs its hooks (idempotently), ``uninstall`` removes them."""
+    """A framework adapter: ``setup_once`` installs its hooks (idempotently), ``uninstall`` removes them.
+
+    Optionally, a class attribute ``framework_module = "flask"`` names the module the
+    integration instruments: ``init`` then calls ``setup_once`` only once that module is imported
+    (at once if it already is), so passing the integration to ``init`` imports no framework.
+    """
 
     identifier: str
 
@@ -97,6 +105,18 @@ def flush_before_exit() -> None:
         client.flush(client.options.shutdown_timeout)
 
 
+def request_isolation_scope(parent: _Scope | None = None) -> _ContextManager[_Scope]:
+    """The isolation scope of one request or task (a ``with`` block); yields the scope.
+
+    Like ``sdk_core.isolation_scope()`` it inherits tags, user, contexts and processors, but it
+    starts with no breadcrumbs: what the process logged outside requests (a server's access and
+    error lines, other tasks' lines) never shows up in this request's events. ``parent`` is the
+    scope to inherit from when the context still carries another request's scope (a server that
+    starts the next request from inside the previous one); default: the current isolation scope.
+    """
+    return _unit_scope(parent)
+
+
 def add_event_processor(processor: EventProcessor) -> None:
     """Run ``processor`` on every event of the process (global scope); adding it twice is a no-op."""
     scope = get_global_scope()
@@ -132,6 +152,7 @@ __all__ = [
     "parse_sentry_trace",
     "parse_traceparent",
     "remove_event_processor",
+    "request_isolation_scope",
     "sdk_logger",
     "sdk_sending",
     "set_meta",

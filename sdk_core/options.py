@@ -88,7 +88,9 @@ class Options:
     integrations: tuple[Any, ...] = ()
     """Integrations to install besides (or instead of) the defaults."""
     default_integrations: bool = True
-    """Install the integrations whose library is importable."""
+    """Install the integrations whose library is importable (each when its library is first imported)."""
+    disabled_integrations: tuple[str, ...] = ()
+    """Identifiers of default integrations to leave off (instances and classes are accepted at ``init``)."""
     scrubbing: bool = True
     """Scrub events before they leave the process; switching it off logs a warning."""
     scrubbers: tuple[Any, ...] | None = None
@@ -176,6 +178,49 @@ def _seq(name: str, v: Any) -> tuple[Any, ...]:
     return tuple(v)
 
 
+_INTEGRATION_EXAMPLE = "an Integration instance such as LoggingIntegration()"
+
+
+def _describe(value: Any) -> str:
+    """``str 'logging'``, ``the class LoggingIntegration``: what a wrong entry is, for the error message."""
+    if isinstance(value, type):
+        return f"the class {value.__name__} (call it: {value.__name__}())"
+    text = repr(value) if isinstance(value, (str, bytes, int, float)) else ""
+    return f"{type(value).__name__} {text[:60]}".rstrip()
+
+
+def _is_integration(value: Any) -> bool:
+    return (
+        not isinstance(value, type)
+        and isinstance(getattr(value, "identifier", None), str)
+        and callable(getattr(value, "setup_once", None))
+        and callable(getattr(value, "uninstall", None))
+    )
+
+
+def _integrations(v: Any) -> tuple[Any, ...]:
+    """Integration instances only: a name or a class is a likely mistake that must fail at ``init``."""
+    entries = _seq("integrations", v)
+    for index, entry in enumerate(entries):
+        if not _is_integration(entry):
+            raise TypeError(f"integrations[{index}]: expected {_INTEGRATION_EXAMPLE}, got {_describe(entry)}")
+    return entries
+
+
+def _disabled_integrations(v: Any) -> tuple[str, ...]:
+    """Identifiers of integrations to keep off; given as identifiers, classes or instances (as sentry-sdk)."""
+    identifiers: list[str] = []
+    for index, entry in enumerate(_seq("disabled_integrations", v)):
+        identifier = entry if isinstance(entry, str) else getattr(entry, "identifier", None)
+        if not isinstance(identifier, str) or not identifier:
+            raise TypeError(
+                f"disabled_integrations[{index}]: expected an integration identifier such as 'logging', "
+                f"an Integration class or instance, got {_describe(entry)}"
+            )
+        identifiers.append(identifier)
+    return tuple(identifiers)
+
+
 def _detect_release() -> str | None:
     for var in _RELEASE_ENV_VARS:
         value = os.environ.get(var)
@@ -254,8 +299,9 @@ def validate(dsn: Any = None, **kwargs: Any) -> Options:
         ca_certs=_opt_str("ca_certs", g("ca_certs")),
         compression=_choice("compression", g("compression", "gzip"), _COMPRESSIONS),
         transport=transport,
-        integrations=_seq("integrations", g("integrations")),
+        integrations=_integrations(g("integrations")),
         default_integrations=_bool("default_integrations", g("default_integrations", True)),
+        disabled_integrations=_disabled_integrations(g("disabled_integrations")),
         scrubbing=_bool("scrubbing", g("scrubbing", True)),
         scrubbers=None if scrubber_rules is None else _seq("scrubbers", scrubber_rules),
         scrub_allow_keys=_str_seq("scrub_allow_keys", g("scrub_allow_keys")),

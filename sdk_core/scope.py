@@ -72,14 +72,14 @@ class Scope:
         self.parent_span_id: Optional[str] = None
         self._owned = True
 
-    def fork(self) -> Scope:
-        """A child scope sharing this one's data until either side writes (cheap per request)."""
+    def fork(self, breadcrumbs: bool = True) -> Scope:
+        """A copy-on-write child; ``breadcrumbs=False`` starts it with none of this scope's trail."""
         child = Scope.__new__(Scope)
         child.user = self.user
         child.tags = self.tags
         child.contexts = self.contexts
         child.extras = self.extras
-        child.breadcrumbs = self.breadcrumbs
+        child.breadcrumbs = self.breadcrumbs if breadcrumbs else deque(maxlen=self.breadcrumbs.maxlen)
         child.fingerprint = self.fingerprint
         child.level = self.level
         child.transaction = self.transaction
@@ -207,6 +207,25 @@ def isolation_scope() -> Iterator[Scope]:
     """Isolate everything set inside the block (a request, a task) from the rest of the process."""
     scope = get_isolation_scope().fork()
     current = _current.get()
+    iso_token = _isolation.set(scope)
+    cur_token = _current.set(current.fork() if current is not None else None)
+    try:
+        yield scope
+    finally:
+        _current.reset(cur_token)
+        _isolation.reset(iso_token)
+
+
+@contextlib.contextmanager
+def unit_scope(parent: Optional[Scope] = None) -> Iterator[Scope]:
+    """An isolation scope for one request or task: the data of ``parent`` (default: the current
+    isolation scope) but none of its breadcrumbs, so an event carries only its own unit's trail.
+
+    With an explicit ``parent`` (leaving another unit's scope that the context inherited), no
+    ``new_scope()`` of the context applies either.
+    """
+    scope = (get_isolation_scope() if parent is None else parent).fork(breadcrumbs=False)
+    current = _current.get() if parent is None else None
     iso_token = _isolation.set(scope)
     cur_token = _current.set(current.fork() if current is not None else None)
     try:

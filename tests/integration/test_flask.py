@@ -348,4 +348,4 @@ class TestFlaskInstall:
         """Flask < 2.3 without blinker has inert signals: the integration stays off rather than half-working."""
         monkeypatch.setitem(sys.modules, "blinker", None)
         with pytest.raises(DidNotEnable, match="blinker"):
-            FlaskIntegration()
+            FlaskIntegration().setup_once()
