@@ -66,10 +66,12 @@ def test_init_imports_no_framework_and_flask_imported_later_is_instrumented() ->
             waiting = integrations.pending()
             status, captured = flask_error(events)
             installed = integrations.installed("flask") is not None
+            listed = all("flask" in e["sdk"]["integrations"] for e in events)
             flask_module = sys.modules["flask"]
             loaders = [type(flask_module.__loader__).__name__, type(flask_module.__spec__.loader).__name__]
         print(json.dumps({"after_init": after_init, "waiting": waiting, "status": status,
-                          "captured": captured, "installed": installed, "loaders": loaders}))
+                          "captured": captured, "installed": installed, "loaders": loaders,
+                          "listed": listed}))
         """
     )
     assert result["after_init"] == []
@@ -78,6 +80,7 @@ def test_init_imports_no_framework_and_flask_imported_later_is_instrumented() ->
     assert result["installed"] is True
     assert result["captured"] == [["flask", "boom"]]
     assert result["loaders"] == ["SourceFileLoader", "SourceFileLoader"]  # source lookups unaffected
+    assert result["listed"] is True  # events' sdk.integrations names it, though installed after init
 
 
 def test_django_and_celery_imported_after_init_are_installed() -> None:
