@@ -13,7 +13,7 @@ import threading
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
-from sdk_core.integration import DidNotEnable, Integration, log_internal_error, sdk_logger
+from sdk_core.integration import DidNotEnable, Integration, log_internal_error, record_installed, sdk_logger
 
 from . import _import_hooks
 
@@ -214,6 +214,8 @@ def _on_import(module: Any) -> None:
                 if identifier in pending.disabled or (pending.default and identifier in pending.explicit):
                     continue
                 _install(integration, pending.default)
+                if _installed.get(identifier) is integration:
+                    record_installed(identifier)
     except Exception as exc:
         log_internal_error("integration install on import", exc)
 

@@ -42,8 +42,12 @@ class _Loader:
         spec = getattr(module, "__spec__", None)
         if spec is not None and spec.loader is self:
             spec.loader = self._loader
-        self._loader.exec_module(module)
-        parent, _, child = str(getattr(module, "__name__", "")).rpartition(".")
+        self._loader.exec_module(module)  # if it raises, the hook stays armed for a retry
+        name = str(getattr(module, "__name__", ""))
+        with _lock:
+            if _watched.get(name) is self._hook:
+                del _watched[name]  # fires once
+        parent, _, child = name.rpartition(".")
         if parent and parent in sys.modules:
             # The import system binds ``http.client`` on ``http`` only after this returns; the hook
             # may already use the dotted name.
@@ -69,10 +73,6 @@ class _Finder:
             busy.discard(fullname)
         if spec is None or spec.loader is None or not hasattr(spec.loader, "exec_module"):
             return None
-        with _lock:
-            if _watched.get(fullname) is not hook:
-                return spec
-            del _watched[fullname]  # fires once, for this import
         spec.loader = _Loader(spec.loader, hook)  # type: ignore[assignment]
         return spec
 

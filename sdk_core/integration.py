@@ -117,6 +117,27 @@ def request_isolation_scope(parent: _Scope | None = None) -> _ContextManager[_Sc
     return _unit_scope(parent)
 
 
+def record_installed(identifier: str) -> None:
+    """List ``identifier`` in the ``sdk.integrations`` of the running client's events.
+
+    For an integration installed after ``init`` (when the application imported its framework):
+    ``init`` lists only what it installed itself.
+    """
+    client = get_client()
+    if client is None:
+        return
+    try:
+        if identifier not in client.integration_names:
+            client.integration_names.append(identifier)
+        static = client._static
+        sdk = static.get("sdk")
+        if isinstance(sdk, dict) and identifier not in (sdk.get("integrations") or ()):
+            # A new dict, swapped in whole: the worker may be reading the old one right now.
+            static["sdk"] = {**sdk, "integrations": sorted([*(sdk.get("integrations") or ()), identifier])}
+    except Exception as exc:
+        log_internal_error("record installed integration", exc)
+
+
 def add_event_processor(processor: EventProcessor) -> None:
     """Run ``processor`` on every event of the process (global scope); adding it twice is a no-op."""
     scope = get_global_scope()
@@ -151,6 +172,7 @@ __all__ = [
     "options",
     "parse_sentry_trace",
     "parse_traceparent",
+    "record_installed",
     "remove_event_processor",
     "request_isolation_scope",
     "sdk_logger",

@@ -66,10 +66,12 @@ def test_init_imports_no_framework_and_flask_imported_later_is_instrumented() ->
             waiting = integrations.pending()
             status, captured = flask_error(events)
             installed = integrations.installed("flask") is not None
+            listed = all("flask" in e["sdk"]["integrations"] for e in events)
             flask_module = sys.modules["flask"]
             loaders = [type(flask_module.__loader__).__name__, type(flask_module.__spec__.loader).__name__]
         print(json.dumps({"after_init": after_init, "waiting": waiting, "status": status,
-                          "captured": captured, "installed": installed, "loaders": loaders}))
+                          "captured": captured, "installed": installed, "loaders": loaders,
+                          "listed": listed}))
         """
     )
     assert result["after_init"] == []
@@ -78,6 +80,7 @@ def test_init_imports_no_framework_and_flask_imported_later_is_instrumented() ->
     assert result["installed"] is True
     assert result["captured"] == [["flask", "boom"]]
     assert result["loaders"] == ["SourceFileLoader", "SourceFileLoader"]  # source lookups unaffected
+    assert result["listed"] is True  # events' sdk.integrations names it, though installed after init
 
 
 def test_django_and_celery_imported_after_init_are_installed() -> None:
@@ -204,3 +207,41 @@ def test_http_client_imported_after_init_gets_breadcrumbs() -> None:
     (crumb,) = result["crumbs"]
     assert crumb["method"] == "GET" and crumb["url"].endswith("/ping") and crumb["status_code"] == 204
     assert crumb["http.query"] == "token"
+
+
+def test_import_hook_fires_once_after_the_module_ran_and_survives_a_failed_import(
+    tmp_path: Path, monkeypatch: Any
+) -> None:
+    from integrations import _import_hooks
+
+    package = tmp_path / "lazy_probe_pkg"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "sub.py").write_text(
+        "import os\nif os.environ.get('LAZY_PROBE_FAIL'):\n    raise RuntimeError('first import fails')\nVALUE = 42\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setenv("LAZY_PROBE_FAIL", "1")
+    seen: list[tuple[str, int, bool]] = []
+
+    def hook(module: Any) -> None:
+        parent = sys.modules["lazy_probe_pkg"]
+        seen.append((module.__name__, module.VALUE, parent.sub is module))
+
+    try:
+        assert _import_hooks.watch("lazy_probe_pkg.sub", hook)
+        try:
+            import lazy_probe_pkg.sub  # noqa: F401
+        except RuntimeError:
+            pass
+        assert seen == []
+        monkeypatch.delenv("LAZY_PROBE_FAIL")
+        import lazy_probe_pkg.sub as sub
+
+        assert seen == [("lazy_probe_pkg.sub", 42, True)]  # ran, bound on its package, once
+        assert type(sub.__loader__).__name__ == "SourceFileLoader"
+        assert _import_hooks.watch("lazy_probe_pkg.sub", hook) is False  # already imported
+    finally:
+        _import_hooks.unwatch_all()
+        for name in ("lazy_probe_pkg.sub", "lazy_probe_pkg"):
+            sys.modules.pop(name, None)

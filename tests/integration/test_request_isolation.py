@@ -316,3 +316,26 @@ def test_a_request_started_from_inside_another_gets_its_own_scope() -> None:
 
 def _http(path: str) -> dict[str, Any]:
     return {"type": "http", "method": "GET", "path": path, "headers": [(b"host", b"t")], "query_string": b""}
+
+
+def test_uvicorn_pipelined_request_gets_its_own_scope(tmp_path: Path, ingest: LoopbackServer) -> None:
+    """uvicorn starts a pipelined request from inside the previous request's ``send``."""
+    port = _free_port()
+    cmd = [sys.executable, "-m", "uvicorn", "isoapp:app", "--host", "127.0.0.1", "--port", str(port)]
+    proc = _serve(cmd, ASGI_APP, tmp_path, ingest, port)
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
+            sock.sendall(b"GET /r/2 HTTP/1.1\r\nHost: t\r\n\r\nGET /r/5 HTTP/1.1\r\nHost: t\r\n\r\n")
+            received = b""
+            while received.count(b"HTTP/1.1 ") < 2:
+                chunk = sock.recv(65536)
+                if not chunk:
+                    break
+                received += chunk
+        assert ingest.wait_for(lambda: len(_errors(ingest)) >= 1, timeout=30), (tmp_path / "server.log").read_text()
+    finally:
+        processes.stop(proc)
+    assert b"HTTP/1.1 200" in received
+    _assert_isolated(_errors(ingest), [5])
+    (event,) = _errors(ingest)
+    assert event["request"]["url"].endswith("/r/5")
