@@ -104,17 +104,16 @@ CONTEXT_TOKEN = PatternRule(
     id="context-token",
     category="credential",
     pattern=(
-        r"(?<![A-Za-z])(?i:(?:api[ _-]?)?keys?|tokens?|secrets?|signature|sig|session(?:[ _-]?id)?|sid"
-        r"|cookie|credentials?|supplied|provided)" + _FILLER + _TOKEN
+        r"(?<![A-Za-z])(?i:keys?|tokens?|secrets?|session(?:[ _-]?id)?|supplied|provided)" + _FILLER + _TOKEN
     ),
     validator=_validate_token,
     description=(
         "a high-entropy token right after a context word in free text (`token X expired`, "
         "`csrf token mismatch: got X`, `retrying with key X`, `supplied 'X'`); never the shape alone"
     ),
-    prefilter=r"key|token|secret|sig|session|sid|cookie|credential|supplied|provided",
+    prefilter=r"key|token|secret|session|supplied|provided",
     prefilter_view="lower",
-    window=(0, 160),
+    anchored=True,
 )
 
 CONTEXT_PASSWORD = PatternRule(
@@ -130,7 +129,7 @@ CONTEXT_PASSWORD = PatternRule(
     description="a password-like value right after the word password in free text (`login failed with password X`)",
     prefilter=r"pass|pwd",
     prefilter_view="lower",
-    window=(0, 160),
+    anchored=True,
 )
 
 # --password=x, --password x, --db-token x, and argv reprs: '--password', 'x'
@@ -144,8 +143,8 @@ COMMAND_LINE = PatternRule(
         r"|(?:-u|--user)" + _SEP + r"?['\"]?[^\s:'\"@/-][^\s:'\"@/]*:(?![\[*])(?P<secret2>[^\s'\",\]@]{1,256}))"
     ),
     description="secrets on command lines (`--password=x`, `--password x`, `--token x`, `-u user:pass`)",
-    prefilter=r"-(?:-|u)",
-    window=(0, 300),
+    prefilter=r"-[-up]",  # shared with glued-password-flag: one pass for both
+    anchored=True,
 )
 
 GLUED_PASSWORD_FLAG = PatternRule(
@@ -154,24 +153,25 @@ GLUED_PASSWORD_FLAG = PatternRule(
     pattern=r"(?<![\w-])-p(?![\s'\"\[*])(?P<secret>[^\s'\",\]]{4,128})",
     validator=_validate_glued,
     description="a password glued to its flag (mysql `-pS3cret`); `-pthread`-like words are kept",
-    prefilter="-p",
-    window=(0, 130),
+    prefilter=r"-[-up]",
+    anchored=True,
 )
 
 QUERY_CREDENTIAL = PatternRule(
     id="query-credential",
     category="credential",
     pattern=(
-        r"(?<![^?&;\s\x00'\"])(?i:key|sig|code|signature|access_token|id_token|x-amz-signature|x-goog-signature)"
+        r"(?<![^?&;\s\x00'\"])(?i:key|sig|code)"
         r"=(?P<secret>[^&#\s'\"<>\x00]{1,2048})"
     ),
     validator=_validate_query,
     description=(
         "credential-carrying query parameters (`?key=` Google API keys, `sig=`/`signature=` signed URLs, OAuth `code=`)"
     ),
-    prefilter=r"(?:key|sig|code|signature|access_token|id_token)=",
+    # access_token=, id_token= and signature= are token-field names, found by the key rules
+    prefilter=r"key=|sig=|code=",
     prefilter_view="lower",
-    window=(1, 2100),
+    anchored=True,
 )
 
 DEFAULT_CONTEXT_RULES: tuple[PatternRule, ...] = (

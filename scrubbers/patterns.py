@@ -52,7 +52,7 @@ BEARER = PatternRule(
     description="`Bearer <token>` credentials in free text (keeps the scheme word)",
     prefilter="bearer",
     prefilter_view="lower",
-    window=(0, 4096),
+    anchored=True,
 )
 
 BASIC = PatternRule(
@@ -63,7 +63,7 @@ BASIC = PatternRule(
     description="`Basic <base64(user:password)>` credentials in free text",
     prefilter="basic",
     prefilter_view="lower",
-    window=(0, 1024),
+    anchored=True,
 )
 
 CONNECTION_STRING = PatternRule(

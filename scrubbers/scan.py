@@ -222,16 +222,25 @@ class _Combined:
             pos = max(hit[1], m.start() + 1)
 
 
+_PLAIN_WORD_RE = re.compile(r"[A-Za-z0-9_=@ ]+")
+_SPAN = re.Match.span
+
+
 class _Group:
     """Rules sharing one prefilter over one view."""
 
     def __init__(self, view: str, prefilter: str, rules: list[tuple[PatternRule, int]], tag: str) -> None:
         self.view = view
         self.prefilter = re.compile(prefilter)
+        # A prefilter that is a plain list of words ("key|token|secret") runs as one str.find per
+        # word: re scans an alternation without a literal prefix character by character.
+        words = prefilter.split("|")
+        self.words = words if all(w and _PLAIN_WORD_RE.fullmatch(w) for w in words) and len(words) > 1 else None
         self.prefilter_ci = re.compile(prefilter, re.I) if view == "lower" else None
         self.before = max(r.window[0] for r, _ in rules)
         self.after = max(r.window[1] for r, _ in rules)
         self.anchored = all(r.window == (0, 0) and r.back is None for r, _ in rules)
+        self.starts_at_hit = all(r.anchored for r, _ in rules)
         self.backs = [(re.compile(r.back), r, prio) for r, prio in rules if r.back is not None]
         rest = [(r, prio) for r, prio in rules if r.back is None]
         self.combined = _Combined(rest, tag) if rest else None
@@ -256,28 +265,50 @@ class _Group:
         self._by_char[ch] = combined
         return combined
 
+    def _spans(self, view: str, pf: re.Pattern[str]) -> Iterable[tuple[int, int]]:
+        words = self.words
+        if words is None or pf is not self.prefilter:
+            return map(_SPAN, pf.finditer(view))
+        found: list[tuple[int, int]] = []
+        for w in words:
+            size = len(w)
+            i = view.find(w)
+            while i >= 0:
+                found.append((i, i + size))
+                i = view.find(w, i + 1)
+        found.sort()
+        return found
+
     def run(self, text: str, view: str, pf: re.Pattern[str], out: list[Hit]) -> None:
         n = len(text)
         combined = self.combined
         if self.anchored and combined is not None:
             by_char = self._by_char
-            for m in pf.finditer(view):
-                s = m.start()
+            for s, e in self._spans(view, pf):
                 ch = text[s]
                 sub = by_char[ch] if ch in by_char else self._for_char(ch)
                 if sub is not None:
-                    cm = sub.rx.match(text, s, m.end())
+                    cm = sub.rx.match(text, s, e)
                     if cm is not None:
-                        hit = sub._resolve(cm, text, m.end())
+                        hit = sub._resolve(cm, text, e)
                         if hit is not None:
                             out.append(hit)
+            return
+        if self.starts_at_hit and combined is not None:
+            match = combined.rx.match
+            for s, _ in self._spans(view, pf):
+                cm = match(text, s)
+                if cm is not None:
+                    hit = combined._resolve(cm, text, n)
+                    if hit is not None:
+                        out.append(hit)
             return
         start = end = -1
         before, after = self.before, self.after
         backs = self.backs
-        for m in pf.finditer(view):
+        for ms, me in self._spans(view, pf):
             if backs:
-                p = m.start()
+                p = ms
                 seg = text[max(0, p - 300) : p][::-1]  # shared by every rule looking back
             for back, rule, prio in backs:
                 bm = back.match(seg)
@@ -285,8 +316,8 @@ class _Group:
                     _match_one(rule, prio, text, p - bm.end(), out)
             if combined is None:
                 continue
-            s = max(0, m.start() - before)
-            e = min(n, m.end() + after)
+            s = max(0, ms - before)
+            e = min(n, me + after)
             if s <= end:
                 end = max(end, e)
                 continue
@@ -477,7 +508,7 @@ class Scanner:
         classifier: KeyClassifier,
         order: dict[str, int],
     ) -> None:
-        groups: dict[tuple[str, str], list[tuple[PatternRule, int]]] = {}
+        groups: dict[tuple[str, str, bool], list[tuple[PatternRule, int]]] = {}
         plain: list[tuple[PatternRule, int]] = []
         named: list[tuple[PatternRule, int]] = []
         for rule in pattern_rules:
@@ -487,8 +518,8 @@ class Scanner:
             elif rule.prefilter_view == "assignment":
                 named.append((rule, prio))
             else:
-                groups.setdefault((rule.prefilter_view, rule.prefilter), []).append((rule, prio))
-        self.groups = [_Group(view, pf, rules, f"g{i}_") for i, ((view, pf), rules) in enumerate(groups.items())]
+                groups.setdefault((rule.prefilter_view, rule.prefilter, rule.anchored), []).append((rule, prio))
+        self.groups = [_Group(view, pf, rules, f"g{i}_") for i, ((view, pf, _), rules) in enumerate(groups.items())]
         self.plain = _Combined(plain, "p") if plain else None
         text_keys = [r for r in key_rules if r.in_text]
         self.assignments = _Assignments(text_keys, named, classifier, order)

@@ -7,10 +7,11 @@ round.
 
 from __future__ import annotations
 
+import re
 from bisect import bisect_right
 from typing import Any, Callable
 
-from scrubbers.actions import REMARK_CODE, replacement
+from scrubbers.actions import REMARK_CODE, is_placeholder, replacement
 from scrubbers.paths import PathState
 from scrubbers.rules import FunctionRule, Rule
 from scrubbers.scan import Hit, Scanner
@@ -20,6 +21,14 @@ __all__ = ["ScrubState", "TextScrubber"]
 _SEP = "\x00"
 CACHE_MAX_ENTRIES = 8192
 CACHE_MAX_LEN = 2048
+
+
+_TIMESTAMP_RE = re.compile(r"\d{4}-\d\d-\d\d[T ]\d\d:\d\d(?::\d\d(?:[.,]\d{1,9})?)?(?:Z|[+-]\d\d:?\d\d)?")
+
+
+def _is_timestamp(t: str) -> bool:
+    """An ISO-8601 timestamp (every breadcrumb has a fresh one): no rule can match inside it."""
+    return 16 <= len(t) <= 35 and t[4] == "-" and t[10] in "T " and _TIMESTAMP_RE.fullmatch(t) is not None
 
 
 class TextScrubber:
@@ -53,7 +62,10 @@ class TextScrubber:
         scanner = self.scanner
         if scanner.empty or not texts:
             return {}
-        parts = list(dict.fromkeys(texts))  # the walk already skipped strings known to be clean
+        # the walk already skipped strings known to be clean; timestamps provably hold nothing
+        parts = [t for t in dict.fromkeys(texts) if not _is_timestamp(t)]
+        if not parts:
+            return {}
         blob = _SEP.join(parts)
         hits = scanner.scan(blob)
         found: dict[int, list[Hit]] = {}
@@ -124,6 +136,8 @@ class TextScrubber:
         is scanned again; this keeps scrubbing idempotent. Remark ranges are kept in step.
         """
         new, remarks, _ = self._apply_hits(text, hits, counts)
+        if is_placeholder(new):  # the whole string was replaced: nothing is left to find
+            return new, remarks
         for _ in range(3):
             more = self.scanner.scan(new)
             if not more:

@@ -177,7 +177,7 @@ class Walk:
 
     def pair_dict(self, d: dict[Any, Any], chain: Chain) -> None:
         """``{"name": "DB_PASSWORD", "value": ...}`` and its spellings: the value takes the name's key rule."""
-        vk = "value" if "value" in d else "Value" if "Value" in d else "VALUE"
+        vk = "value" if "value" in d else "Value"
         for nk in _NAME_KEYS:
             name = d.get(nk)
             if type(name) is str:
@@ -301,7 +301,7 @@ class Walk:
             if depth > MAX_DEPTH:
                 self.too_deep(d, chain)
                 return
-            if "value" in d or "Value" in d or "VALUE" in d:  # a name/value pair: K8s env, HAR, AWS tags
+            if "value" in d or "Value" in d:  # a name/value pair: K8s env, HAR, AWS tags
                 self.pair_dict(d, chain)
             removals: Optional[list[Any]] = None
             renames: Optional[list[tuple[Any, Any, Any, Optional[PathState]]]] = None
