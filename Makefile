@@ -27,6 +27,7 @@ demo: $(VENV)/.synced
 
 docs-screenshots: $(VENV)/.synced
 	.ci/ensure-chromium
+	.ci/ensure-redis
 	$(PY) tests/e2e/test_console_browser.py --docs
 
 serve: $(VENV)/.synced
@@ -34,6 +35,7 @@ serve: $(VENV)/.synced
 
 test: $(VENV)/.synced .venv-bugsink/bin/gunicorn
 	.ci/ensure-chromium
+	.ci/ensure-redis
 	$(PY) -m pytest -q
 	$(MAKE) lint
 

@@ -60,6 +60,12 @@ def _celery() -> Integration:
     return CeleryIntegration()
 
 
+def _starlette() -> Integration:
+    from .starlette import StarletteIntegration
+
+    return StarletteIntegration()
+
+
 DEFAULT_INTEGRATIONS: tuple[tuple[str | None, Callable[[], Integration]], ...] = (
     (None, _excepthook),
     (None, _logging),
@@ -69,6 +75,7 @@ DEFAULT_INTEGRATIONS: tuple[tuple[str | None, Callable[[], Integration]], ...] =
     ("django", _django),
     ("flask", _flask),
     ("celery", _celery),
+    ("starlette", _starlette),
 )
 """The one place the default integrations are listed, in install order: (framework module, factory).
 
