@@ -27,7 +27,6 @@ demo: $(VENV)/.synced
 
 docs-screenshots: $(VENV)/.synced
 	.ci/ensure-chromium
-	.ci/ensure-redis
 	$(PY) tests/e2e/test_console_browser.py --docs
 
 serve: $(VENV)/.synced
