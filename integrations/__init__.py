@@ -66,6 +66,12 @@ def _starlette() -> Integration:
     return StarletteIntegration()
 
 
+def _sqlalchemy() -> Integration:
+    from .sqlalchemy import SqlalchemyIntegration
+
+    return SqlalchemyIntegration()
+
+
 DEFAULT_INTEGRATIONS: tuple[tuple[str | None, Callable[[], Integration]], ...] = (
     (None, _excepthook),
     (None, _logging),
@@ -76,6 +82,7 @@ DEFAULT_INTEGRATIONS: tuple[tuple[str | None, Callable[[], Integration]], ...] =
     ("flask", _flask),
     ("celery", _celery),
     ("starlette", _starlette),
+    ("sqlalchemy", _sqlalchemy),
 )
 """The one place the default integrations are listed, in install order: (framework module, factory).
 
