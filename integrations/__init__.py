@@ -72,6 +72,12 @@ def _sqlalchemy() -> Integration:
     return SqlalchemyIntegration()
 
 
+def _aiohttp() -> Integration:
+    from .aiohttp import AioHttpIntegration
+
+    return AioHttpIntegration()
+
+
 DEFAULT_INTEGRATIONS: tuple[tuple[str | None, Callable[[], Integration]], ...] = (
     (None, _excepthook),
     (None, _logging),
@@ -83,6 +89,7 @@ DEFAULT_INTEGRATIONS: tuple[tuple[str | None, Callable[[], Integration]], ...] =
     ("celery", _celery),
     ("starlette", _starlette),
     ("sqlalchemy", _sqlalchemy),
+    ("aiohttp", _aiohttp),
 )
 """The one place the default integrations are listed, in install order: (framework module, factory).
 
