@@ -78,6 +78,12 @@ def _aiohttp() -> Integration:
     return AioHttpIntegration()
 
 
+def _redis() -> Integration:
+    from .redis import RedisIntegration
+
+    return RedisIntegration()
+
+
 DEFAULT_INTEGRATIONS: tuple[tuple[str | None, Callable[[], Integration]], ...] = (
     (None, _excepthook),
     (None, _logging),
@@ -90,6 +96,7 @@ DEFAULT_INTEGRATIONS: tuple[tuple[str | None, Callable[[], Integration]], ...] =
     ("starlette", _starlette),
     ("sqlalchemy", _sqlalchemy),
     ("aiohttp", _aiohttp),
+    ("redis", _redis),
 )
 """The one place the default integrations are listed, in install order: (framework module, factory).
 
