@@ -84,6 +84,12 @@ def _redis() -> Integration:
     return RedisIntegration()
 
 
+def _rq() -> Integration:
+    from .rq import RqIntegration
+
+    return RqIntegration()
+
+
 DEFAULT_INTEGRATIONS: tuple[tuple[str | None, Callable[[], Integration]], ...] = (
     (None, _excepthook),
     (None, _logging),
@@ -97,6 +103,7 @@ DEFAULT_INTEGRATIONS: tuple[tuple[str | None, Callable[[], Integration]], ...] =
     ("sqlalchemy", _sqlalchemy),
     ("aiohttp", _aiohttp),
     ("redis", _redis),
+    ("rq", _rq),
 )
 """The one place the default integrations are listed, in install order: (framework module, factory).
 

@@ -4,7 +4,7 @@ breadcrumbs, host and port (never the password) on connection errors."""
 from __future__ import annotations
 
 import asyncio
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 import redis
@@ -15,16 +15,16 @@ from integrations import _patch
 from integrations.redis import RedisIntegration
 from sdk_core.testing import assert_no_secrets
 from sdk_core.transport.memory import InMemoryTransport
-from tests.support.servers import free_port, redis_server
+from tests.integration.conftest import REDIS_PASSWORD
+from tests.support.servers import free_port
 
-PASSWORD = "redis-pw-5c1e8a"
+PASSWORD = REDIS_PASSWORD
 VALUE = "value-7d2f4b9a"
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[tuple[str, int]]:
-    with redis_server(password=PASSWORD) as address:
-        yield address
+@pytest.fixture
+def server(redis_address: tuple[str, int]) -> tuple[str, int]:
+    return redis_address
 
 
 def _init(integration: RedisIntegration | None = None) -> InMemoryTransport:
