@@ -90,6 +90,12 @@ def _rq() -> Integration:
     return RqIntegration()
 
 
+def _aws_lambda() -> Integration:
+    from .aws_lambda import AwsLambdaIntegration
+
+    return AwsLambdaIntegration()  # DidNotEnable outside the Lambda runtime
+
+
 DEFAULT_INTEGRATIONS: tuple[tuple[str | None, Callable[[], Integration]], ...] = (
     (None, _excepthook),
     (None, _logging),
@@ -104,6 +110,7 @@ DEFAULT_INTEGRATIONS: tuple[tuple[str | None, Callable[[], Integration]], ...] =
     ("aiohttp", _aiohttp),
     ("redis", _redis),
     ("rq", _rq),
+    (None, _aws_lambda),
 )
 """The one place the default integrations are listed, in install order: (framework module, factory).
 
