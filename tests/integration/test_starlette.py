@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import threading
 from typing import Any, Iterator
 
 import httpx
@@ -24,6 +26,7 @@ from sdk_core.transport.memory import InMemoryTransport
 from tests.support.servers import uvicorn_server
 
 PASSWORD = "hunter2-secret"
+PARKED = threading.Event()
 
 
 def _init(integration: StarletteIntegration | None = None, **options: Any) -> InMemoryTransport:
@@ -87,6 +90,22 @@ def fastapi_app() -> FastAPI:
     @app.get("/plain/{code}")
     async def plain(code: int) -> Response:
         return JSONResponse({"status": code}, status_code=code)
+
+    released = asyncio.Event()
+
+    @app.get("/wait")
+    async def wait() -> dict[str, str]:
+        sdk_core.add_breadcrumb(message="waiting request")
+        PARKED.set()
+        await asyncio.wait_for(released.wait(), 10)
+        raise LookupError("after the other request")
+
+    @app.get("/release")
+    async def release() -> dict[str, str]:
+        sdk_core.add_breadcrumb(message="releasing request")
+        sdk_core.set_tag("released", "yes")
+        released.set()
+        return {"released": "yes"}
 
     @app.get("/ok")
     async def ok() -> dict[str, str]:
@@ -197,6 +216,28 @@ def test_background_tasks_and_dependencies_stay_in_the_request_scope(fastapi_url
     assert crumbs[:3] == ["dependency entered", "handling A-17", "background for A-17"]
     assert event["transaction"] == "/orders/{order}"
     assert "ok request" not in crumbs
+
+
+def test_concurrent_requests_do_not_share_breadcrumbs_or_tags(fastapi_url: str) -> None:
+    transport = _init()
+    waiting = threading.Thread(target=httpx.get, args=(f"{fastapi_url}/wait",), kwargs={"timeout": 15})
+    PARKED.clear()
+    waiting.start()
+    assert PARKED.wait(10)  # the first request is inside its endpoint while the second one runs
+    assert httpx.get(f"{fastapi_url}/release", timeout=15).status_code == 200
+    waiting.join(15)
+    (event,) = _events(transport)
+    assert event["exception"]["values"][-1]["type"] == "LookupError"
+    assert "releasing request" not in _crumbs(event)
+    assert "released" not in event.get("tags", {})
+
+
+def test_endpoint_style_names_events_after_the_function(fastapi_url: str) -> None:
+    transport = _init(StarletteIntegration(transaction_style="endpoint"))
+    httpx.get(f"{fastapi_url}/items/5")
+    (event,) = _events(transport)
+    assert event["transaction"].endswith("fastapi_app.<locals>.read_item")
+    assert event["transaction_info"] == {"source": "component"}
 
 
 class _Backend(AuthenticationBackend):
