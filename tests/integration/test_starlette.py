@@ -20,6 +20,7 @@ from starlette.routing import Mount, Route
 
 import sdk_core
 from integrations import _patch
+from integrations.asgi import AsgiMiddleware
 from integrations.starlette import StarletteIntegration
 from sdk_core.testing import assert_no_secrets
 from sdk_core.transport.memory import InMemoryTransport
@@ -279,6 +280,16 @@ def test_mounted_apps_are_named_by_the_full_template_and_reported_once() -> None
     (event,) = _events(transport)
     assert event["transaction"] == "/api/things/{thing_id:int}"
     assert event["exception"]["values"][-1]["type"] == "KeyError"
+
+
+def test_an_app_already_wrapped_in_asgi_middleware_reports_each_error_once() -> None:
+    transport = _init()
+    with uvicorn_server(AsgiMiddleware(starlette_app())) as url:
+        assert httpx.get(f"{url}/api/things/3").status_code == 500
+        assert httpx.get(f"{url}/fail", headers={"X-User": "bob"}).status_code == 500
+    nested, plain = _events(transport)
+    assert nested["transaction"] == "/api/things/{thing_id:int}"
+    assert plain["transaction"] == "/fail"
 
 
 def test_setup_is_idempotent_and_uninstall_restores_starlette(fastapi_url: str) -> None:
