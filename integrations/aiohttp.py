@@ -23,17 +23,19 @@ the error's type when it failed.
 from __future__ import annotations
 
 import asyncio
-from typing import Any, Collection, Optional
+from typing import Any, Iterable, Optional
 
 import sdk_core
 from integrations._patch import unwrap, wrap
 from integrations._request import (
+    DEFAULT_FAILED_REQUEST_STATUS_CODES,
     Extracted,
     Policy,
     TransactionName,
     client_ip,
     current_request,
     decode_body,
+    failed_status_codes,
     parse_cookies,
     quote_path,
     request_scope,
@@ -43,9 +45,6 @@ from integrations.stdlib import http_breadcrumb
 from sdk_core.integration import DidNotEnable, is_enabled, log_internal_error
 
 __all__ = ["DEFAULT_FAILED_REQUEST_STATUS_CODES", "AioHttpIntegration"]
-
-DEFAULT_FAILED_REQUEST_STATUS_CODES: frozenset[int] = frozenset(range(500, 600))
-"""The statuses reported by default, as in sentry-sdk: every 5xx."""
 
 _failed: frozenset[int] = DEFAULT_FAILED_REQUEST_STATUS_CODES
 # aiohttp binds ``app._handle`` when its runner starts: a server started before ``uninstall``
@@ -59,13 +58,8 @@ class AioHttpIntegration:
 
     identifier = "aiohttp"
 
-    def __init__(self, failed_request_status_codes: Optional[Collection[int]] = None) -> None:
-        codes = (
-            DEFAULT_FAILED_REQUEST_STATUS_CODES if failed_request_status_codes is None else failed_request_status_codes
-        )
-        if isinstance(codes, (str, bytes)) or not all(isinstance(c, int) for c in codes):
-            raise TypeError("failed_request_status_codes: expected a collection of int status codes")
-        self.failed_request_status_codes = frozenset(codes)
+    def __init__(self, failed_request_status_codes: Optional[Iterable[Any]] = None) -> None:
+        self.failed_request_status_codes = failed_status_codes(failed_request_status_codes)
 
     def setup_once(self) -> None:
         global _active, _failed

@@ -20,18 +20,15 @@ from __future__ import annotations
 
 import contextvars
 import sys
-from typing import Any, Awaitable, Callable, Collection, Optional
+from typing import Any, Awaitable, Callable, Iterable, Optional
 
 import sdk_core
 from integrations._patch import unwrap, wrap
-from integrations._request import Policy, current_request
+from integrations._request import DEFAULT_FAILED_REQUEST_STATUS_CODES, Policy, current_request, failed_status_codes
 from integrations.asgi import Message, Receive, Scope, Send, run_asgi
 from sdk_core.integration import DidNotEnable, log_internal_error
 
 __all__ = ["DEFAULT_FAILED_REQUEST_STATUS_CODES", "StarletteIntegration"]
-
-DEFAULT_FAILED_REQUEST_STATUS_CODES: frozenset[int] = frozenset(range(500, 600))
-"""The statuses reported by default, as in sentry-sdk: every 5xx."""
 
 _STYLES = ("url", "endpoint")
 
@@ -53,17 +50,12 @@ class StarletteIntegration:
     def __init__(
         self,
         transaction_style: str = "url",
-        failed_request_status_codes: Optional[Collection[int]] = None,
+        failed_request_status_codes: Optional[Iterable[Any]] = None,
     ) -> None:
         if transaction_style not in _STYLES:
             raise ValueError(f"transaction_style: expected one of {', '.join(_STYLES)}, got {transaction_style!r}")
-        codes = (
-            DEFAULT_FAILED_REQUEST_STATUS_CODES if failed_request_status_codes is None else failed_request_status_codes
-        )
-        if isinstance(codes, (str, bytes)) or not all(isinstance(c, int) for c in codes):
-            raise TypeError("failed_request_status_codes: expected a collection of int status codes")
         self.transaction_style = transaction_style
-        self.failed_request_status_codes = frozenset(codes)
+        self.failed_request_status_codes = failed_status_codes(failed_request_status_codes)
 
     def setup_once(self) -> None:
         try:

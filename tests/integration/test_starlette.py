@@ -187,8 +187,9 @@ def test_http_exception_with_a_failing_status_is_reported(fastapi_url: str) -> N
     assert event["transaction"] == "/unavailable/{code}"
 
 
-def test_failing_statuses_are_configurable(fastapi_url: str) -> None:
-    transport = _init(StarletteIntegration(failed_request_status_codes={404}))
+@pytest.mark.parametrize("codes", [{404}, [range(400, 500)]], ids=["set", "sentry-1.x-ranges"])
+def test_failing_statuses_are_configurable(fastapi_url: str, codes: Any) -> None:
+    transport = _init(StarletteIntegration(failed_request_status_codes=codes))
     httpx.get(f"{fastapi_url}/unavailable/503")
     httpx.get(f"{fastapi_url}/unavailable/404")
     (event,) = _events(transport)
@@ -308,4 +309,6 @@ def test_invalid_options_are_rejected() -> None:
     with pytest.raises(ValueError, match="transaction_style"):
         StarletteIntegration(transaction_style="path")
     with pytest.raises(TypeError, match="failed_request_status_codes"):
-        StarletteIntegration(failed_request_status_codes="500")  # type: ignore[arg-type]
+        StarletteIntegration(failed_request_status_codes="500")
+    with pytest.raises(TypeError, match="failed_request_status_codes"):
+        StarletteIntegration(failed_request_status_codes=[500, "502"])
