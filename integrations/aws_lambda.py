@@ -25,7 +25,6 @@ import threading
 from typing import Any, Callable, Optional, TypeVar, overload
 
 import sdk_core
-from integrations._patch import unwrap, wrap
 from sdk_core.integration import DidNotEnable, event_from_message, is_enabled, log_internal_error, options
 
 __all__ = ["DEFAULT_TIMEOUT_WARNING_MS", "AwsLambdaIntegration", "in_lambda_runtime", "wrap_handler"]
@@ -183,15 +182,20 @@ class AwsLambdaIntegration:
             raise ValueError(f"timeout_warning_ms: expected a non-negative int, got {timeout_warning_ms!r}")
         self.timeout_warning = timeout_warning
         self.timeout_warning_ms = timeout_warning_ms
-        self._module: Any = None
+        self._patched: Optional[tuple[Any, Any, Any]] = None
 
     def setup_once(self) -> None:
         module = _bootstrap()
         if module is None:
             raise DidNotEnable("the Lambda runtime's bootstrap was not found: decorate the handler with wrap_handler")
+        current = module.handle_event_request
+        if getattr(current, _MARK, False):
+            return  # already ours
         decorate = wrap_handler(timeout_warning=self.timeout_warning, timeout_warning_ms=self.timeout_warning_ms)
 
-        def handle_event_request(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
+        # A module-level function, replaced by hand (integrations._patch wraps class methods).
+        @functools.wraps(current)
+        def handle_event_request(*args: Any, **kwargs: Any) -> Any:
             try:
                 if len(args) > 1:
                     args = (args[0], decorate(args[1]), *args[2:])
@@ -199,15 +203,18 @@ class AwsLambdaIntegration:
                     kwargs = {**kwargs, "request_handler": decorate(kwargs["request_handler"])}
             except Exception as exc:
                 log_internal_error("aws_lambda handler", exc)
-            return wrapped(*args, **kwargs)
+            return current(*args, **kwargs)
 
-        wrap(module, "handle_event_request", handle_event_request)
-        self._module = module
+        setattr(handle_event_request, _MARK, True)
+        module.handle_event_request = handle_event_request
+        self._patched = (module, current, handle_event_request)
 
     def uninstall(self) -> None:
-        if self._module is not None:
-            unwrap(self._module, "handle_event_request")
-            self._module = None
+        if self._patched is not None:
+            module, original, ours = self._patched
+            if getattr(module, "handle_event_request", None) is ours:  # else someone patched over us: leave it
+                module.handle_event_request = original
+            self._patched = None
 
 
 def _bootstrap() -> Any:

@@ -32,9 +32,11 @@ __all__ = ["DEFAULT_FAILED_REQUEST_STATUS_CODES", "StarletteIntegration"]
 
 _STYLES = ("url", "endpoint")
 
-# Set while a request runs inside an instrumented Starlette app: nested apps (mounts, sub-apps)
-# pass straight through, so a request is described and reported once.
-_active: contextvars.ContextVar[bool] = contextvars.ContextVar("coderadar_starlette", default=False)
+# The request (its ASGI ``headers`` object, which scope copies share) being handled by an
+# instrumented Starlette app: nested apps (mounts, sub-apps) of the same request pass straight
+# through, so it is described and reported once. A server that starts the next request from the
+# previous one's context (uvicorn, for pipelined requests) hands it a different headers object.
+_active: contextvars.ContextVar[object] = contextvars.ContextVar("coderadar_starlette", default=None)
 
 
 class StarletteIntegration:
@@ -79,7 +81,10 @@ _config: dict[str, Any] = {"style": "url", "failed": DEFAULT_FAILED_REQUEST_STAT
 def _starlette_call(
     wrapped: Callable[[Scope, Receive, Send], Awaitable[None]], instance: Any, args: Any, kwargs: Any
 ) -> Awaitable[None]:
-    if kwargs or len(args) != 3 or _active.get() or args[0].get("type") not in ("http", "websocket"):
+    if kwargs or len(args) != 3 or args[0].get("type") not in ("http", "websocket"):
+        return wrapped(*args, **kwargs)
+    key = args[0].get("headers")
+    if key is not None and _active.get() is key:
         return wrapped(*args, **kwargs)
     scope, receive, send = args
     return run_asgi(_Instrumented(wrapped), scope, receive, send, "starlette", _config["style"])
@@ -94,7 +99,7 @@ class _Instrumented:
         self._app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        token = _active.set(True)
+        token = _active.set(scope.get("headers"))
         try:
             state = current_request()
             failed: frozenset[int] = _config["failed"]
