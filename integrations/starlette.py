@@ -18,12 +18,11 @@ the request's isolation scope; sync ones run in Starlette's thread pool, which c
 
 from __future__ import annotations
 
-import contextvars
+import functools
 import sys
 from typing import Any, Awaitable, Callable, Iterable, Optional
 
 import sdk_core
-from integrations._patch import unwrap, wrap
 from integrations._request import DEFAULT_FAILED_REQUEST_STATUS_CODES, Policy, current_request, failed_status_codes
 from integrations.asgi import Message, Receive, Scope, Send, run_asgi
 from sdk_core.integration import DidNotEnable, log_internal_error
@@ -32,11 +31,13 @@ __all__ = ["DEFAULT_FAILED_REQUEST_STATUS_CODES", "StarletteIntegration"]
 
 _STYLES = ("url", "endpoint")
 
-# The request (its ASGI ``headers`` object, which scope copies share) being handled by an
-# instrumented Starlette app: nested apps (mounts, sub-apps) of the same request pass straight
-# through, so it is described and reported once. A server that starts the next request from the
-# previous one's context (uvicorn, for pipelined requests) hands it a different headers object.
-_active: contextvars.ContextVar[object] = contextvars.ContextVar("coderadar_starlette", default=None)
+# Marks the ASGI scope of a request an instrumented Starlette app is handling, with the
+# request's state: nested apps of the same request (mounts, sub-apps; Starlette passes them the
+# same scope dict, and middlewares copy it with the mark) pass straight through, so the request
+# is described and reported once. A server's next request is a fresh scope without the mark, even
+# when the server starts it from the previous request's context (uvicorn, for pipelined requests).
+# The headers list cannot serve as the key: Starlette's ``Headers(scope=...)`` replaces it.
+_MARK = "coderadar.request"
 
 
 class StarletteIntegration:
@@ -65,60 +66,84 @@ class StarletteIntegration:
         except ImportError as exc:
             raise DidNotEnable("starlette is not installed") from exc
         _config.update(style=self.transaction_style, failed=self.failed_request_status_codes)
-        wrap(Starlette, "__call__", _starlette_call)
+        _patch_call(Starlette)
 
     def uninstall(self) -> None:
         try:
             from starlette.applications import Starlette
         except ImportError:
             return
-        unwrap(Starlette, "__call__")
+        _unpatch_call(Starlette)
 
 
 _config: dict[str, Any] = {"style": "url", "failed": DEFAULT_FAILED_REQUEST_STATUS_CODES}
+_OURS = "__coderadar_starlette__"
+_saved: dict[str, Any] = {}
 
 
-def _starlette_call(
-    wrapped: Callable[[Scope, Receive, Send], Awaitable[None]], instance: Any, args: Any, kwargs: Any
-) -> Awaitable[None]:
-    if kwargs or len(args) != 3 or args[0].get("type") not in ("http", "websocket"):
-        return wrapped(*args, **kwargs)
-    key = args[0].get("headers")
-    if key is not None and _active.get() is key:
-        return wrapped(*args, **kwargs)
-    scope, receive, send = args
-    return run_asgi(_Instrumented(wrapped), scope, receive, send, "starlette", _config["style"])
+def _patch_call(cls: type) -> None:
+    """Replace ``cls.__call__`` by hand, keeping its exact parameters.
+
+    uvicorn tells an app from an app factory by calling ``app()`` and watching for a TypeError,
+    so the replacement must reject a call without ``scope, receive, send`` just as the original
+    does; a generic ``*args`` wrapper would make every plain Starlette app look like a factory.
+    """
+    found = cls.__dict__.get("__call__")
+    if found is None or getattr(found, _OURS, False):
+        return
+    original: Callable[..., Awaitable[None]] = found
+
+    async def __call__(self: Any, scope: Scope, receive: Receive, send: Send) -> None:
+        if _saved.get("__call__") is not original or scope.get("type") not in ("http", "websocket"):
+            await original(self, scope, receive, send)  # uninstalled (left in another patch's chain), or lifespan
+            return
+        mark = scope.get(_MARK)
+        if mark is not None and mark is current_request():
+            await original(self, scope, receive, send)  # a nested app of a request already handled
+            return
+        await run_asgi(_Instrumented(original, self), scope, receive, send, "starlette", _config["style"])
+
+    functools.update_wrapper(__call__, original)
+    setattr(__call__, _OURS, True)
+    _saved["__call__"] = original
+    setattr(cls, "__call__", __call__)  # noqa: B010
+
+
+def _unpatch_call(cls: type) -> None:
+    original = _saved.pop("__call__", None)
+    current = cls.__dict__.get("__call__")
+    if original is not None and getattr(current, _OURS, False):
+        setattr(cls, "__call__", original)  # noqa: B010
+    # else another library patched over ours: ours stays in its chain, as a pass-through
 
 
 class _Instrumented:
     """The application as ``run_asgi`` calls it, inside the request's scope."""
 
-    __slots__ = ("_app",)
+    __slots__ = ("_app", "_instance")
 
-    def __init__(self, app: Callable[[Scope, Receive, Send], Awaitable[None]]) -> None:
+    def __init__(self, app: Callable[..., Awaitable[None]], instance: Any) -> None:
         self._app = app
+        self._instance = instance
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        token = _active.set(scope.get("headers"))
-        try:
-            state = current_request()
-            failed: frozenset[int] = _config["failed"]
-            if state is not None:
-                state.user = _user_of(scope)
-            if state is None or not failed or scope.get("type") != "http":
-                await self._app(scope, receive, send)
-                return
+        state = current_request()
+        failed: frozenset[int] = _config["failed"]
+        if state is not None:
+            scope[_MARK] = state
+            state.user = _user_of(scope)
+        if state is None or not failed or scope.get("type") != "http":
+            await self._app(self._instance, scope, receive, send)
+            return
 
-            async def watching_send(message: Message) -> None:
-                if message.get("type") == "http.response.start":
-                    status = message.get("status")
-                    if isinstance(status, int) and status in failed:
-                        _report(status)
-                await send(message)
+        async def watching_send(message: Message) -> None:
+            if message.get("type") == "http.response.start":
+                status = message.get("status")
+                if isinstance(status, int) and status in failed:
+                    _report(status)
+            await send(message)
 
-            await self._app(scope, receive, watching_send)
-        finally:
-            _active.reset(token)
+        await self._app(self._instance, scope, receive, watching_send)
 
 
 def _report(status: int) -> None:

@@ -153,8 +153,9 @@ def test_failing_statuses_are_reported_and_configurable(request: pytest.FixtureR
     assert message["transaction"] == "/plain/{code}"
     sdk_core.close(1.0)
     transport = _init(AioHttpIntegration(failed_request_status_codes={404}))
-    httpx.get(f"{url}/unavailable")
-    httpx.get(f"{url}/missing")
+    with aiohttp_server(make_app()) as again:  # a runner binds the handler when it starts
+        httpx.get(f"{again}/unavailable")
+        httpx.get(f"{again}/missing")
     (event,) = _events(transport)
     assert event["exception"]["values"][-1]["type"] == "HTTPNotFound"
 

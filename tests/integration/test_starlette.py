@@ -19,7 +19,6 @@ from starlette.requests import HTTPConnection, Request
 from starlette.routing import Mount, Route
 
 import sdk_core
-from integrations import _patch
 from integrations.asgi import AsgiMiddleware
 from integrations.starlette import StarletteIntegration
 from sdk_core.testing import assert_no_secrets
@@ -294,15 +293,23 @@ def test_an_app_already_wrapped_in_asgi_middleware_reports_each_error_once() -> 
 
 
 def test_setup_is_idempotent_and_uninstall_restores_starlette(fastapi_url: str) -> None:
+    original = Starlette.__dict__["__call__"]
     integration = StarletteIntegration()
     transport = _init(integration)
     integration.setup_once()
     httpx.get(f"{fastapi_url}/items/1")
     assert len(_events(transport)) == 1
     integration.uninstall()
-    assert not _patch.is_wrapped(Starlette, "__call__")
+    assert Starlette.__dict__["__call__"] is original
     httpx.get(f"{fastapi_url}/items/2")
     assert len(_events(transport)) == 1
+
+
+def test_a_plain_starlette_app_is_not_mistaken_for_an_app_factory() -> None:
+    _init()
+    app = starlette_app()
+    with pytest.raises(TypeError):
+        app()  # type: ignore[call-arg]  # uvicorn's probe: only a factory may be called without arguments
 
 
 def test_invalid_options_are_rejected() -> None:
