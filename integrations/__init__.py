@@ -91,9 +91,13 @@ def _rq() -> Integration:
 
 
 def _aws_lambda() -> Integration:
+    import os
+
+    if not os.environ.get("AWS_LAMBDA_FUNCTION_NAME"):  # not Lambda: skip even importing the module
+        raise DidNotEnable("not running in the AWS Lambda runtime")
     from .aws_lambda import AwsLambdaIntegration
 
-    return AwsLambdaIntegration()  # DidNotEnable outside the Lambda runtime
+    return AwsLambdaIntegration()  # DidNotEnable unless the runtime's other variables are there too
 
 
 DEFAULT_INTEGRATIONS: tuple[tuple[str | None, Callable[[], Integration]], ...] = (
