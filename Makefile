@@ -34,6 +34,7 @@ serve: $(VENV)/.synced
 
 test: $(VENV)/.synced .venv-bugsink/bin/gunicorn
 	.ci/ensure-chromium
+	.ci/ensure-redis
 	$(PY) -m pytest -q
 	$(MAKE) lint
 

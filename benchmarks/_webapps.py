@@ -1,8 +1,11 @@
-"""Trivial Flask, Django and Celery apps for the per-request / per-task overhead scenario.
+"""Trivial Flask, Django, FastAPI and aiohttp apps, a Celery task and a SQLAlchemy statement for
+the per-request / per-task / per-statement overhead scenario.
 
-Requests go straight into the WSGI callable with a prebuilt environ (no server, no socket), so the
-harness adds as little as possible around what the SDK adds. Each app is built *after* the SDK's
-``init``, as an application would be.
+Requests go straight into the WSGI callable with a prebuilt environ, or into the ASGI callable
+with a prebuilt scope on one event loop, or into aiohttp's ``Application._handle`` (where both
+SDKs hook in) with a mocked request: no server, no socket, so the harness adds as little as
+possible around what the SDK adds. Each app is built *after* the SDK's ``init``, as an
+application would be.
 """
 
 from __future__ import annotations
@@ -136,8 +139,104 @@ def celery_task() -> Callable[[], None]:
     return run
 
 
+def fastapi_app() -> Callable[[], None]:
+    """One GET through FastAPI's ASGI callable (routing, validation, JSON response)."""
+    import asyncio
+
+    from fastapi import FastAPI
+
+    app = FastAPI()
+
+    @app.get("/orders/{order_id}")
+    async def order(order_id: int) -> dict[str, bool]:
+        return {"ok": True}
+
+    headers = [(b"host", b"shop.example.com")]
+    headers += [(name.lower().encode(), value.encode()) for name, value in HEADERS.items()]
+    base: dict[str, Any] = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": "/orders/1234",
+        "raw_path": b"/orders/1234",
+        "root_path": "",
+        "query_string": b"page=2&sort=desc",
+        "headers": headers,
+        "client": ("203.0.113.7", 50000),
+        "server": ("shop.example.com", 80),
+    }
+    loop = asyncio.new_event_loop()
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.start" and message["status"] != 200:
+            raise RuntimeError(f"the benchmark endpoint answered {message['status']}")
+
+    def request() -> None:
+        loop.run_until_complete(app(dict(base), receive, send))
+
+    return request
+
+
+def aiohttp_app() -> Callable[[], None]:
+    """One GET through ``Application._handle`` (routing, handler, response) with a mocked request."""
+    import asyncio
+
+    from aiohttp import web
+    from aiohttp.test_utils import make_mocked_request
+
+    async def order(request: web.Request) -> web.Response:
+        return web.Response(text="ok")
+
+    app = web.Application()
+    app.router.add_get("/orders/{order_id}", order)
+    app.freeze()
+    headers = {"Host": "shop.example.com", **HEADERS}
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+
+    # Building a mocked request costs far more than the handling measured here (it uses
+    # unittest.mock), so one request object serves every call: _handle re-resolves it each time.
+    mocked = make_mocked_request("GET", "/orders/1234?page=2&sort=desc", headers, app=app)
+
+    async def one() -> None:
+        response = await app._handle(mocked)
+        if response.status != 200:
+            raise RuntimeError(f"the benchmark handler answered {response.status}")
+
+    def request() -> None:
+        loop.run_until_complete(one())
+
+    return request
+
+
+def sqlalchemy_statement() -> Callable[[], None]:
+    """One parametrised statement on an open sqlite connection (SQLAlchemy Core)."""
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine("sqlite://")
+    conn = engine.connect()
+    statement = text("SELECT :order_id AS order_id")
+
+    def run() -> None:
+        if conn.execute(statement, {"order_id": 1234}).scalar() != 1234:
+            raise RuntimeError("the benchmark statement returned the wrong row")
+
+    return run
+
+
 APPS: dict[str, Callable[[], Callable[[], None]]] = {
     "flask": flask_app,
     "django": django_app,
     "celery": celery_task,
+    "fastapi": fastapi_app,
+    "aiohttp": aiohttp_app,
+    "sqlalchemy": sqlalchemy_statement,
 }
+
+INTEGRATION_IDS: dict[str, str] = {"fastapi": "starlette"}
+"""The integration identifier a framework's scenario must find installed (both SDKs), if not its name."""

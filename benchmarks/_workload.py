@@ -215,6 +215,18 @@ class Ours(Adapter):
             from integrations.celery import CeleryIntegration
 
             return CeleryIntegration()
+        if framework == "fastapi":
+            from integrations.starlette import StarletteIntegration
+
+            return StarletteIntegration()
+        if framework == "aiohttp":
+            from integrations.aiohttp import AioHttpIntegration
+
+            return AioHttpIntegration()
+        if framework == "sqlalchemy":
+            from integrations.sqlalchemy import SqlalchemyIntegration
+
+            return SqlalchemyIntegration()
         raise ValueError(framework)
 
 
@@ -265,6 +277,19 @@ class Sentry(Adapter):
             from sentry_sdk.integrations.celery import CeleryIntegration
 
             return CeleryIntegration()
+        if framework == "fastapi":  # what sentry-sdk enables for a FastAPI app: both
+            from sentry_sdk.integrations.fastapi import FastApiIntegration
+            from sentry_sdk.integrations.starlette import StarletteIntegration
+
+            return [StarletteIntegration(), FastApiIntegration()]
+        if framework == "aiohttp":
+            from sentry_sdk.integrations.aiohttp import AioHttpIntegration
+
+            return AioHttpIntegration()
+        if framework == "sqlalchemy":
+            from sentry_sdk.integrations.sqlalchemy import SqlalchemyIntegration
+
+            return SqlalchemyIntegration()
         raise ValueError(framework)
 
 

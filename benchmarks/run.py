@@ -32,7 +32,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 RESULTS = os.path.join(HERE, "results")
 SDKS = ("ours", "sentry")
-FRAMEWORKS = ("flask", "django", "celery")
+FRAMEWORKS = ("flask", "django", "celery", "fastapi", "aiohttp", "sqlalchemy")
+# The integration module of a framework whose module is named after another library.
+MODULES = {"fastapi": "starlette"}
 
 
 def log(message: str) -> None:
@@ -169,7 +171,7 @@ def scenario_argv(name: str, sdk: str, **params: Any) -> list[str]:
 def integration_ready(framework: str) -> bool:
     """Our integration module exists (others are writing them: poll at every round)."""
     try:
-        return importlib.util.find_spec(f"integrations.{framework}") is not None
+        return importlib.util.find_spec(f"integrations.{MODULES.get(framework, framework)}") is not None
     except (ImportError, ValueError):
         return False
 
@@ -465,11 +467,14 @@ def simple_row(
 
 def web_row(store: Store, framework: str, target: float) -> Row:
     key = f"web_{framework}"
-    what = "task" if framework == "celery" else "request"
+    what = {"celery": "task", "sqlalchemy": "statement"}.get(framework, "request")
     label = {
         "flask": "Added time per request, trivial Flask view",
         "django": "Added time per request, trivial Django view",
         "celery": "Added time per Celery task (`task.apply()`)",
+        "fastapi": "Added time per request, trivial FastAPI endpoint (ASGI callable)",
+        "aiohttp": "Added time per request, trivial aiohttp handler (`Application._handle`)",
+        "sqlalchemy": "Added time per SQLAlchemy statement (sqlite, `SELECT :order_id`)",
     }[framework]
     row = Row(key, label, f"{framework} added/{what}", "µs", "lower", target)
     if key in store.skipped:
@@ -625,6 +630,9 @@ def render_report(
         "web_flask": "5",
         "web_django": "5",
         "web_celery": "5",
+        "web_fastapi": "5",
+        "web_aiohttp": "5",
+        "web_sqlalchemy": "5",
         "scrub": "6",
         "scrub_varied": "6",
         "storm_rel": "7",

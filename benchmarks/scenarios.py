@@ -281,14 +281,15 @@ def web(
     sdk: str, framework: str = "flask", port: int = 0, batches: int = 30, per_batch: int = 200, warmup: int = 300
 ) -> Result:
     """Time one trivial request (or eager task) with no SDK (``sdk=none``) or with one SDK's integration."""
-    from benchmarks._webapps import APPS
+    from benchmarks._webapps import APPS, INTEGRATION_IDS
 
     installed: list[str] = []
     if sdk != "none":
         a = adapter(sdk)
-        a.init(dsn_for(port), integrations=[a.integration(framework)])
+        chosen = a.integration(framework)
+        a.init(dsn_for(port), integrations=chosen if isinstance(chosen, list) else [chosen])
         installed = a.installed_integrations()
-        if framework not in installed:
+        if INTEGRATION_IDS.get(framework, framework) not in installed:
             raise RuntimeError(f"{sdk}: the {framework} integration is not active ({installed})")
     request = APPS[framework]()
     for _ in range(warmup):

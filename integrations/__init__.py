@@ -66,6 +66,46 @@ def _celery() -> Integration:
     return CeleryIntegration()
 
 
+def _starlette() -> Integration:
+    from .starlette import StarletteIntegration
+
+    return StarletteIntegration()
+
+
+def _sqlalchemy() -> Integration:
+    from .sqlalchemy import SqlalchemyIntegration
+
+    return SqlalchemyIntegration()
+
+
+def _aiohttp() -> Integration:
+    from .aiohttp import AioHttpIntegration
+
+    return AioHttpIntegration()
+
+
+def _redis() -> Integration:
+    from .redis import RedisIntegration
+
+    return RedisIntegration()
+
+
+def _rq() -> Integration:
+    from .rq import RqIntegration
+
+    return RqIntegration()
+
+
+def _aws_lambda() -> Integration:
+    import os
+
+    if not os.environ.get("AWS_LAMBDA_FUNCTION_NAME"):  # not Lambda: skip even importing the module
+        raise DidNotEnable("not running in the AWS Lambda runtime")
+    from .aws_lambda import AwsLambdaIntegration
+
+    return AwsLambdaIntegration()  # DidNotEnable unless the runtime's other variables are there too
+
+
 DEFAULT_INTEGRATIONS: tuple[tuple[str | None, Callable[[], Integration]], ...] = (
     (None, _excepthook),
     (None, _logging),
@@ -75,6 +115,12 @@ DEFAULT_INTEGRATIONS: tuple[tuple[str | None, Callable[[], Integration]], ...] =
     ("django", _django),
     ("flask", _flask),
     ("celery", _celery),
+    ("starlette", _starlette),
+    ("sqlalchemy", _sqlalchemy),
+    ("aiohttp", _aiohttp),
+    ("redis", _redis),
+    ("rq", _rq),
+    (None, _aws_lambda),
 )
 """The one place the default integrations are listed, in install order: (framework module, factory).
 

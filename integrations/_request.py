@@ -419,3 +419,24 @@ def qualified_name(obj: Any) -> Optional[str]:
         return None
     module = getattr(target, "__module__", None)
     return f"{module}.{name}" if isinstance(module, str) else name
+
+
+DEFAULT_FAILED_REQUEST_STATUS_CODES: frozenset[int] = frozenset(range(500, 600))
+"""The response statuses the web integrations report by default, as in sentry-sdk: every 5xx."""
+
+
+def failed_status_codes(value: Any) -> frozenset[int]:
+    """Validate ``failed_request_status_codes``: ints, or ``range`` objects as sentry-sdk 1.x took them."""
+    if value is None:
+        return DEFAULT_FAILED_REQUEST_STATUS_CODES
+    if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
+        raise TypeError("failed_request_status_codes: expected a collection of int status codes")
+    codes: set[int] = set()
+    for item in value:
+        if isinstance(item, range):
+            codes.update(item)
+        elif isinstance(item, int) and not isinstance(item, bool):
+            codes.add(item)
+        else:
+            raise TypeError(f"failed_request_status_codes: expected int status codes, got {item!r}")
+    return frozenset(codes)
