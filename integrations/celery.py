@@ -104,14 +104,17 @@ def _on_prerun(sender: Any = None, task_id: Any = None, task: Any = None, **_: A
         return
     try:
         request = task.request
-        manager = request_isolation_scope()  # the task's own breadcrumbs only
+        # A task run by a worker starts with its own breadcrumbs only; an eagerly applied one runs
+        # inside its caller (a request, a script) and keeps the caller's trail, as it keeps its trace.
+        eager = bool(getattr(request, "is_eager", False))
+        manager = sdk_core.isolation_scope() if eager else request_isolation_scope()
         scope = manager.__enter__()
         with _open_lock:
             _open_scopes[task_id] = manager
         incoming = _parse_trace(getattr(request, TRACE_HEADER, None))
         if incoming is not None:
             scope.set_propagation_context(trace_id=incoming[0], parent_span_id=incoming[1])
-        elif getattr(request, "is_eager", False):
+        elif eager:
             parent = trace_context(scope)
             scope.set_propagation_context(trace_id=parent["trace_id"], parent_span_id=parent["span_id"])
         else:

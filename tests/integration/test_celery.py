@@ -269,6 +269,7 @@ class TestScopes:
         with sdk_core.isolation_scope() as scope:
             scope.set_propagation_context(trace_id="ef" * 16)
             scope.set_tag("caller", "yes")
+            sdk_core.add_breadcrumb(message="the caller's step before the task")
             eager = charge.apply(args=(3,))
         with pytest.raises(PaymentDeclined):
             eager.get()
@@ -276,6 +277,8 @@ class TestScopes:
         assert event["transaction"] == "payments.charge"
         assert event["contexts"]["trace"]["trace_id"] == "ef" * 16
         assert event["tags"]["caller"] == "yes"
+        # Part of the caller's work: its trail is kept (a worker's task starts with none).
+        assert [c["message"] for c in event["breadcrumbs"]["values"]] == ["the caller's step before the task"]
 
 
 class TestLifecycle:
