@@ -35,6 +35,9 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 _STYLES = ("url", "endpoint")
 
+_REQUEST_KEY = "coderadar.request_key"
+"""Scope key holding the identity of one request across nested ASGI layers."""
+
 
 class AsgiMiddleware:
     """Wrap any ASGI 3 application: ``app = AsgiMiddleware(app)``.
@@ -72,7 +75,11 @@ async def run_asgi(
     if kind not in ("http", "websocket") or not is_enabled():
         await app(scope, receive, send)
         return
-    key = scope.get("headers")  # the server's object for this request, kept by scope copies
+    key = scope.get(_REQUEST_KEY)
+    if key is None:
+        # Identity of this request, kept by the scope copies nested layers make. Not the headers
+        # list: Starlette's ``Headers(scope=...)`` replaces it the first time headers are read.
+        key = scope[_REQUEST_KEY] = object()
     leaving = foreign_request(key)
     if leaving is None and current_request() is not None:
         await app(scope, receive, send)  # an outer layer opened this request's scope
