@@ -26,13 +26,6 @@ def memory() -> Iterator[InMemoryTransport]:
     yield transport
 
 
-def init_memory(**options: Any) -> InMemoryTransport:
-    transport = InMemoryTransport()
-    options.setdefault("default_integrations", False)
-    sdk_core.init(transport=transport, **options)
-    return transport
-
-
 @pytest.fixture
 def loopback() -> Iterator[LoopbackServer]:
     with LoopbackServer() as server:

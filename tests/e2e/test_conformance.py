@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 import sdk_core
-from tests.conftest import init_memory
 from tests.support.relay_check import conformance_errors
+from tests.support.sdk import init_with as init_memory
 
 
 class Evil:

@@ -12,7 +12,7 @@ import sentry_sdk
 import scrubbers
 import sdk_core
 from sdk_core.devserver import Receiver, credential_scrub, read_events
-from tests.conftest import init_memory
+from tests.support.sdk import init_with as init_memory
 
 CARD = "4111 1111 1111 1111"
 PASSWORD = "s3cr3t-passw0rd-value"

@@ -15,22 +15,15 @@ from integrations import _patch
 from integrations.aiohttp import AioHttpIntegration
 from sdk_core.testing import assert_no_secrets
 from sdk_core.transport.memory import InMemoryTransport
+from tests.support.sdk import flushed_events as _events
+from tests.support.sdk import init_with
 from tests.support.servers import aiohttp_server, free_port
 
 SECRET = "tok-9f8e7d6c5b4a"
 
 
 def _init(integration: AioHttpIntegration | None = None, **options: Any) -> InMemoryTransport:
-    transport = InMemoryTransport()
-    sdk_core.init(
-        transport=transport, default_integrations=False, integrations=[integration or AioHttpIntegration()], **options
-    )
-    return transport
-
-
-def _events(transport: InMemoryTransport) -> list[dict[str, Any]]:
-    assert sdk_core.flush(5.0)
-    return transport.events
+    return init_with(integration or AioHttpIntegration(), **options)
 
 
 def _crumbs(event: dict[str, Any], category: str | None = None) -> list[dict[str, Any]]:

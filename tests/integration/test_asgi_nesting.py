@@ -14,7 +14,7 @@ from starlette.routing import Mount, Route
 
 import sdk_core
 from integrations.asgi import AsgiMiddleware
-from tests.conftest import init_memory
+from tests.support.sdk import init_with as init_memory
 
 
 class _ReadsHeaders:

@@ -15,17 +15,8 @@ import pytest
 import sdk_core
 from integrations.asyncio import AsyncioIntegration, instrument_loop
 from sdk_core.transport.memory import InMemoryTransport
-
-
-def _init(*integrations: Any, **options: Any) -> InMemoryTransport:
-    transport = InMemoryTransport()
-    sdk_core.init(transport=transport, default_integrations=False, integrations=list(integrations), **options)
-    return transport
-
-
-def _events(transport: InMemoryTransport) -> list[dict[str, Any]]:
-    assert sdk_core.flush(5.0)
-    return transport.events
+from tests.support.sdk import flushed_events as _events
+from tests.support.sdk import init_with as _init
 
 
 def _policy_new_event_loop() -> Any:

@@ -16,8 +16,9 @@ import sdk_core
 from integrations.celery import TRACE_HEADER, CeleryIntegration
 from integrations.logging import LoggingIntegration
 from sdk_core.testing import assert_no_secrets
-from sdk_core.transport.memory import InMemoryTransport
 from tests.support.relay_check import conformance_errors
+from tests.support.sdk import flushed_events as _events
+from tests.support.sdk import init_with as _init
 
 # celery ships no type information: its decorators leave the tasks untyped.
 app = Celery("coderadar_tests", broker="memory://", backend="cache+memory://")
@@ -105,17 +106,6 @@ def worker() -> Iterator[_Finished]:
     finally:
         signals.task_postrun.disconnect(dispatch_uid="tests-finished")
         root.setLevel(level)  # the worker's logging set-up raises the root level for everyone after
-
-
-def _init(*integrations: Any, **options: Any) -> InMemoryTransport:
-    transport = InMemoryTransport()
-    sdk_core.init(transport=transport, default_integrations=False, integrations=list(integrations), **options)
-    return transport
-
-
-def _events(transport: InMemoryTransport) -> list[dict[str, Any]]:
-    assert sdk_core.flush(5.0)
-    return transport.events
 
 
 def _get(result: Any) -> Any:

@@ -38,6 +38,8 @@ from integrations.django import DjangoIntegration, readable_route  # noqa: E402
 from sdk_core.testing import assert_no_secrets  # noqa: E402
 from sdk_core.transport.memory import InMemoryTransport  # noqa: E402
 from tests.integration.django_project.views import CARD, CardDeclined  # noqa: E402
+from tests.support.sdk import flushed_events as _events  # noqa: E402
+from tests.support.sdk import init_with  # noqa: E402
 
 PASSWORD = "hunter2"
 TOKEN = "abc.def.ghi"
@@ -63,16 +65,7 @@ def _database() -> Iterator[None]:
 
 
 def _init(integration: DjangoIntegration | None = None, **options: Any) -> InMemoryTransport:
-    transport = InMemoryTransport()
-    sdk_core.init(
-        transport=transport, default_integrations=False, integrations=[integration or DjangoIntegration()], **options
-    )
-    return transport
-
-
-def _events(transport: InMemoryTransport) -> list[dict[str, Any]]:
-    assert sdk_core.flush(5.0)
-    return transport.events
+    return init_with(integration or DjangoIntegration(), **options)
 
 
 def _mechanism(event: dict[str, Any]) -> tuple[str, bool]:

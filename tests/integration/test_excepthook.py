@@ -14,18 +14,12 @@ import pytest
 
 import sdk_core
 from integrations.excepthook import ExcepthookIntegration
-from sdk_core.transport.memory import InMemoryTransport
 from tests.support.loopback import LoopbackServer
+from tests.support.sdk import init_with as _init
 
 REPO = Path(__file__).resolve().parents[2]
 
 Call = tuple[type[BaseException], BaseException, Optional[TracebackType]]
-
-
-def _init(*integrations: Any, **options: Any) -> InMemoryTransport:
-    transport = InMemoryTransport()
-    sdk_core.init(transport=transport, default_integrations=False, integrations=list(integrations), **options)
-    return transport
 
 
 def _raised(exc: BaseException) -> Call:

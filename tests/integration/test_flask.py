@@ -17,6 +17,8 @@ from integrations import DidNotEnable
 from integrations.flask import FlaskIntegration
 from sdk_core.testing import assert_no_secrets
 from sdk_core.transport.memory import InMemoryTransport
+from tests.support.sdk import flushed_events as _events
+from tests.support.sdk import init_with
 
 PASSWORD = "hunter2"
 TOKEN = "abc.def.ghi"
@@ -102,16 +104,7 @@ def create_app() -> Flask:
 
 
 def _init(integration: FlaskIntegration | None = None, **options: Any) -> InMemoryTransport:
-    transport = InMemoryTransport()
-    sdk_core.init(
-        transport=transport, default_integrations=False, integrations=[integration or FlaskIntegration()], **options
-    )
-    return transport
-
-
-def _events(transport: InMemoryTransport) -> list[dict[str, Any]]:
-    assert sdk_core.flush(5.0)
-    return transport.events
+    return init_with(integration or FlaskIntegration(), **options)
 
 
 def _mechanism(event: dict[str, Any]) -> tuple[str, bool]:

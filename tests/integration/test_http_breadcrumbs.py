@@ -16,8 +16,8 @@ import pytest
 import sdk_core
 from integrations.httpx import HttpxIntegration
 from integrations.stdlib import StdlibIntegration
-from sdk_core.transport.memory import InMemoryTransport
 from tests.support.loopback import LoopbackServer
+from tests.support.sdk import init_with as _init
 
 
 class _StatusHandler(BaseHTTPRequestHandler):
@@ -49,12 +49,6 @@ def server() -> Iterator[str]:
     yield f"http://127.0.0.1:{httpd.server_address[1]}"
     httpd.shutdown()
     httpd.server_close()
-
-
-def _init(*integrations: Any, **options: Any) -> InMemoryTransport:
-    transport = InMemoryTransport()
-    sdk_core.init(transport=transport, default_integrations=False, integrations=list(integrations), **options)
-    return transport
 
 
 def _http_crumbs() -> list[dict[str, Any]]:

@@ -11,19 +11,9 @@ import pytest
 import sdk_core
 from integrations.logging import LoggingIntegration
 from sdk_core.integration import sdk_sending
-from sdk_core.transport.memory import InMemoryTransport
 from tests.support.relay_check import conformance_errors
-
-
-def _init(*integrations: Any, **options: Any) -> InMemoryTransport:
-    transport = InMemoryTransport()
-    sdk_core.init(transport=transport, default_integrations=False, integrations=list(integrations), **options)
-    return transport
-
-
-def _events(transport: InMemoryTransport) -> list[dict[str, Any]]:
-    assert sdk_core.flush(5.0)
-    return transport.events
+from tests.support.sdk import flushed_events as _events
+from tests.support.sdk import init_with as _init
 
 
 def _crumbs(event: dict[str, Any]) -> list[dict[str, Any]]:

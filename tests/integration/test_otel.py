@@ -16,7 +16,7 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 import sdk_core
-from tests.conftest import init_memory
+from tests.support.sdk import init_with as init_memory
 
 _exporter = InMemorySpanExporter()
 _provider = TracerProvider()

@@ -16,6 +16,7 @@ from integrations.redis import RedisIntegration
 from sdk_core.testing import assert_no_secrets
 from sdk_core.transport.memory import InMemoryTransport
 from tests.integration.conftest import REDIS_PASSWORD
+from tests.support.sdk import init_with
 from tests.support.servers import free_port
 
 PASSWORD = REDIS_PASSWORD
@@ -28,9 +29,7 @@ def server(redis_address: tuple[str, int]) -> tuple[str, int]:
 
 
 def _init(integration: RedisIntegration | None = None) -> InMemoryTransport:
-    transport = InMemoryTransport()
-    sdk_core.init(transport=transport, default_integrations=False, integrations=[integration or RedisIntegration()])
-    return transport
+    return init_with(integration or RedisIntegration())
 
 
 def _event(transport: InMemoryTransport) -> dict[str, Any]:

@@ -272,7 +272,7 @@ def test_a_request_started_from_inside_another_gets_its_own_scope() -> None:
 
     import sdk_core
     from integrations.asgi import AsgiMiddleware
-    from tests.conftest import init_memory
+    from tests.support.sdk import init_with as init_memory
 
     transport = init_memory()
     sdk_core.add_breadcrumb(message="logged by the server outside any request")

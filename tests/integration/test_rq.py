@@ -4,7 +4,7 @@ flush before ``os._exit``) against a real redis-server on a loopback port."""
 from __future__ import annotations
 
 import uuid
-from typing import Any, Iterator
+from typing import Iterator
 
 import pytest
 import redis
@@ -18,6 +18,8 @@ from sdk_core.transport.memory import InMemoryTransport
 from tests.integration.conftest import REDIS_PASSWORD
 from tests.support import rq_jobs
 from tests.support.loopback import LoopbackServer
+from tests.support.sdk import flushed_events as _events
+from tests.support.sdk import init_with
 
 CARD_PASSWORD = "card-pw-0a9b8c7d"
 
@@ -35,14 +37,7 @@ def queue(connection: redis.Redis) -> Queue:
 
 
 def _init(integration: RqIntegration | None = None) -> InMemoryTransport:
-    transport = InMemoryTransport()
-    sdk_core.init(transport=transport, default_integrations=False, integrations=[integration or RqIntegration()])
-    return transport
-
-
-def _events(transport: InMemoryTransport) -> list[dict[str, Any]]:
-    assert sdk_core.flush(5.0)
-    return transport.events
+    return init_with(integration or RqIntegration())
 
 
 def test_a_failed_job_is_reported_with_id_function_queue_and_named_arguments(

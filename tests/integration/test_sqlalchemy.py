@@ -15,6 +15,7 @@ import sdk_core
 from integrations.sqlalchemy import _LISTENERS, SqlalchemyIntegration
 from sdk_core.testing import assert_no_secrets
 from sdk_core.transport.memory import InMemoryTransport
+from tests.support.sdk import init_with
 
 SECRET = "s3cr3t-Value-42"
 Base: Any = declarative_base()
@@ -28,11 +29,7 @@ class User(Base):
 
 
 def _init(integration: SqlalchemyIntegration | None = None) -> InMemoryTransport:
-    transport = InMemoryTransport()
-    sdk_core.init(
-        transport=transport, default_integrations=False, integrations=[integration or SqlalchemyIntegration()]
-    )
-    return transport
+    return init_with(integration or SqlalchemyIntegration())
 
 
 def _event(transport: InMemoryTransport) -> dict[str, Any]:

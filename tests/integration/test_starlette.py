@@ -23,6 +23,8 @@ from integrations.asgi import AsgiMiddleware
 from integrations.starlette import StarletteIntegration
 from sdk_core.testing import assert_no_secrets
 from sdk_core.transport.memory import InMemoryTransport
+from tests.support.sdk import flushed_events as _events
+from tests.support.sdk import init_with
 from tests.support.servers import uvicorn_server
 
 PASSWORD = "hunter2-secret"
@@ -30,16 +32,7 @@ PARKED = threading.Event()
 
 
 def _init(integration: StarletteIntegration | None = None, **options: Any) -> InMemoryTransport:
-    transport = InMemoryTransport()
-    sdk_core.init(
-        transport=transport, default_integrations=False, integrations=[integration or StarletteIntegration()], **options
-    )
-    return transport
-
-
-def _events(transport: InMemoryTransport) -> list[dict[str, Any]]:
-    assert sdk_core.flush(5.0)
-    return transport.events
+    return init_with(integration or StarletteIntegration(), **options)
 
 
 def _mechanism(exception: dict[str, Any]) -> tuple[str, bool]:

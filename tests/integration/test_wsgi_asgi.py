@@ -28,7 +28,8 @@ from integrations.asgi import AsgiMiddleware
 from integrations.wsgi import WsgiMiddleware
 from sdk_core.integration import parse_sentry_trace, parse_traceparent
 from sdk_core.testing import assert_no_secrets
-from sdk_core.transport.memory import InMemoryTransport
+from tests.support.sdk import flushed_events as _events
+from tests.support.sdk import init_with as _init
 
 PASSWORD = "hunter2"
 TOKEN = "abc.def.ghi"
@@ -37,17 +38,6 @@ SECRETS = [PASSWORD, TOKEN, CARD, CARD.replace(" ", "")]
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 TRACE_ID = "771a43a4192642f0b136d5159a501700"
 SPAN_ID = "b0e6f15b45c36b12"
-
-
-def _init(**options: Any) -> InMemoryTransport:
-    transport = InMemoryTransport()
-    sdk_core.init(transport=transport, default_integrations=False, **options)
-    return transport
-
-
-def _events(transport: InMemoryTransport) -> list[dict[str, Any]]:
-    assert sdk_core.flush(5.0)
-    return transport.events
 
 
 def _mechanism(exception: dict[str, Any]) -> tuple[str, bool]:

@@ -10,7 +10,7 @@ import pytest
 
 import sdk_core
 from sdk_core import integration
-from tests.conftest import init_memory
+from tests.support.sdk import init_with as init_memory
 
 
 def test_guarded_returns_the_default_and_logs_instead_of_raising(caplog: pytest.LogCaptureFixture) -> None:

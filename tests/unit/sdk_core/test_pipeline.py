@@ -6,7 +6,7 @@ from typing import Any
 import pytest
 
 import sdk_core
-from tests.conftest import init_memory
+from tests.support.sdk import init_with as init_memory
 
 
 def test_before_send_can_edit_and_drop() -> None:
