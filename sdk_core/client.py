@@ -13,7 +13,7 @@ from ._internal_errors import log_internal_error, logger
 from .event import new_event_id, static_contexts, static_fields
 from .normalize import Normalizer
 from .options import Options
-from .pipeline import BatchProcessor, Scrub, default_stages
+from .pipeline import BatchProcessor, Job, Scrub, WorkItem, default_stages
 from .sampling import Sampler
 from .scope import Scope, get_isolation_scope
 from .scope_merge import apply_scopes
@@ -75,13 +75,15 @@ class Client:
         self.sampler = Sampler(options.sample_rate)
         self.spool = self._make_spool()
         self.transport = self._make_transport()
+        self.scrub = _make_scrub(options)
         self.processor = BatchProcessor(
             options,
-            default_stages(options, self._static, self.normalizer, _make_scrub(options), self.stats),
+            default_stages(options, self._static, self.normalizer, self.scrub, self.stats),
             _drop_counter(self.discards),
             self.transport.send if self.transport is not None else _nowhere,
+            drop_job=_job_drop_counter(self.discards),
         )
-        self._worker: Worker[tuple[Event, Hint]] = Worker(
+        self._worker: Worker[WorkItem] = Worker(
             self.processor.process_batch,
             self._flush_transport,
             max_size=options.max_queue_size,
@@ -91,6 +93,7 @@ class Client:
             on_fork=self._after_fork_in_child,
         )
         self._closed = False
+        self._start_telemetry()
         self._last_exception = threading.local()
         if self.spool is not None and self.transport is not None and self._spool_has_files():
             self._worker.start()  # replay what an earlier process (or this one) left on disk
@@ -176,6 +179,35 @@ class Client:
         event_id = merged.get("event_id")
         return event_id if isinstance(event_id, str) else None
 
+    def submit_job(self, job: Job) -> bool:
+        """Queue a log batch, check-in or session aggregate on the worker; False if the queue is full."""
+        if not self.enabled:
+            return False
+        return self._worker.submit(job)
+
+    def _start_telemetry(self) -> None:
+        """Logs, sessions: each feature's own module builds its part (None when it is off)."""
+        from . import logs
+
+        self.logs = logs.make_batcher(self.options, self.scrub, self.discards.record, self.submit_job)
+
+    def _flush_telemetry(self) -> None:
+        """``flush()`` also delivers what the features buffer (logs not yet batched)."""
+        try:
+            if self.logs is not None:
+                self.logs.flush()
+        except Exception as exc:
+            log_internal_error("flush telemetry", exc)
+
+    def _close_telemetry(self) -> None:
+        """Hand what the features still buffer to the worker, before it is flushed and closed."""
+        from . import logs
+
+        try:
+            logs.close_batcher(self.logs)
+        except Exception as exc:
+            log_internal_error("close telemetry", exc)
+
     def _duplicate(self, hint: Hint) -> bool:
         """The same exception object captured twice in a row on a thread (your ``except`` block,
         then the framework the exception was re-raised to) is reported once."""
@@ -244,6 +276,7 @@ class Client:
     def flush(self, timeout: Optional[float] = None) -> bool:
         if self.transport is None:
             return True
+        self._flush_telemetry()
         return self._worker.flush(self.options.shutdown_timeout if timeout is None else timeout)
 
     def close(self, timeout: Optional[float] = None) -> None:
@@ -251,6 +284,7 @@ class Client:
             return
         timeout = self.options.shutdown_timeout if timeout is None else timeout
         deadline = time.monotonic() + timeout
+        self._close_telemetry()
         try:
             if self.transport is not None:
                 self.transport.begin_close()
@@ -273,23 +307,24 @@ class Client:
             except Exception:
                 pass
 
-    def _spool_or_drop(self, items: list[tuple[Event, Hint]], deadline: float) -> None:
+    def _spool_or_drop(self, items: list[WorkItem], deadline: float) -> None:
         """Events still queued at the end of ``shutdown_timeout``: scrubbed (the full pipeline) and
         spooled while time remains, else dropped and counted. Never written raw."""
         spool = self.spool
-        for done, (event, hint) in enumerate(items):
+        processor = self.processor
+        for done, work in enumerate(items):
             if spool is None or time.monotonic() >= deadline:
-                for _ in range(len(items) - done):
-                    self._drop(DropReason.NETWORK_ERROR)
+                for rest in items[done:]:
+                    processor.drop_work(rest, DropReason.NETWORK_ERROR)
                 return
             try:
-                envelope = self.processor.envelope_for(event, hint)
+                envelope = processor.build(work)
             except Exception as exc:
                 log_internal_error("build envelope", exc)
-                self._drop(DropReason.INTERNAL_SDK_ERROR)
+                processor.drop_work(work, DropReason.INTERNAL_SDK_ERROR)
                 continue
             if envelope is not None and spool.write(envelope) is None:
-                self._drop(DropReason.NETWORK_ERROR)
+                processor.drop_work(work, DropReason.NETWORK_ERROR)
 
     def _spool_client_report(self) -> None:
         """Counts not yet reported go to disk too: the next process reports them."""
@@ -317,6 +352,13 @@ SPOOL_RESERVE = 0.5
 def _drop_counter(discards: DiscardCounter) -> Callable[[DropReason], None]:
     def drop(reason: DropReason) -> None:
         discards.record(reason.value, "error")
+
+    return drop
+
+
+def _job_drop_counter(discards: DiscardCounter) -> Callable[[DropReason, str, int], None]:
+    def drop(reason: DropReason, category: str, quantity: int) -> None:
+        discards.record(reason.value, category, quantity)
 
     return drop
 

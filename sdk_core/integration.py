@@ -17,6 +17,8 @@ from ._sending import is_sdk_sending, sdk_sending
 from .capture import event_from_exception as _event_from_exception
 from .capture import event_from_message
 from .event import level_name, set_meta
+from .logs import capture_record as _capture_record
+from .logs import threshold as _threshold
 from .propagation import continue_trace, parse_sentry_trace, parse_traceparent
 from .scope import get_global_scope
 from .telemetry import trace_context
@@ -90,6 +92,19 @@ def event_from_exception(
     return _event_from_exception(exc, client.frames, client.options.max_value_length, mechanism, level)
 
 
+def logs_level() -> int | None:
+    """The ``logs_level`` when ``enable_logs=True``, else None: the logging integration checks it per record."""
+    return _threshold()
+
+
+def capture_log_record(record: logging.LogRecord) -> None:
+    """Turn a ``logging`` record into a structured log (``enable_logs=True``). Never raises.
+
+    The caller has already checked ``logs_level()`` and excluded the SDK's own records.
+    """
+    _capture_record(record)
+
+
 def flush_before_exit() -> None:
     """Deliver what is queued, within ``shutdown_timeout``: for hooks that run just before a process ends."""
     client = get_client()
@@ -119,6 +134,7 @@ __all__ = [
     "Integration",
     "IntegrationOptions",
     "add_event_processor",
+    "capture_log_record",
     "continue_trace",
     "event_from_exception",
     "event_from_message",
@@ -128,6 +144,7 @@ __all__ = [
     "is_sdk_sending",
     "level_name",
     "log_internal_error",
+    "logs_level",
     "options",
     "parse_sentry_trace",
     "parse_traceparent",

@@ -66,6 +66,10 @@ class Options:
     spool_max_files: int = 1000
     spool_max_bytes: int = 64 * 1024 * 1024
     debug: bool = False
+    enable_logs: bool = False
+    logs_level: int = 20
+    before_send_log: Optional[Callable[..., Any]] = None
+    auto_session_tracking: bool = False
 
 
 _NAMES = tuple(f.name for f in fields(Options))
@@ -139,6 +143,18 @@ def _detect_release() -> str | None:
         if value:
             return value
     return None
+
+
+def _log_level(name: str, v: Any) -> int:
+    """A ``logging`` level: a number (``logging.INFO``) or its name (``"info"``, ``"WARNING"``)."""
+    if isinstance(v, str):
+        import logging
+
+        number = logging.getLevelName(v.upper())
+        if isinstance(number, int):
+            return number
+        raise ValueError(f"{name}: {v!r} is not a logging level name")
+    return _int(name, v, 0)
 
 
 def validate(dsn: Any = None, **kwargs: Any) -> Options:
@@ -222,4 +238,9 @@ def validate(dsn: Any = None, **kwargs: Any) -> Options:
         spool_max_files=_int("spool_max_files", g("spool_max_files", 1000), 1),
         spool_max_bytes=_int("spool_max_bytes", g("spool_max_bytes", 64 * 1024 * 1024), 4096),
         debug=_bool("debug", g("debug", False)),
+        enable_logs=_bool("enable_logs", g("enable_logs", False)),
+        logs_level=_log_level("logs_level", g("logs_level", 20)),
+        before_send_log=_callable("before_send_log", g("before_send_log")),
+        # Release health needs a release to attach the counts to: no release, no sessions.
+        auto_session_tracking=_bool("auto_session_tracking", g("auto_session_tracking", True)) and bool(release),
     )

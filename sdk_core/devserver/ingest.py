@@ -23,6 +23,7 @@ from typing import Any, Callable
 from urllib.parse import urlsplit
 
 from sdk_core.devserver.body import MAX_BODY_SIZE, HttpError, decode_body, inflate
+from sdk_core.devserver.items import rows_from_items
 from sdk_core.devserver.server import Request, Response, Route
 from sdk_core.devserver.store import ReceiverStore, dumps
 from sdk_core.devserver.summaries import one_line, summarize
@@ -167,7 +168,8 @@ class Ingest:
             events.append(self._prepare_event(payload, event_id, envelope_headers, "envelope", len(item.payload)))
         reports = _client_report_outcomes(items, counters)
         counters["events_stored"] = len(events)
-        self._store.store(events, reports, counters)
+        rows = rows_from_items(items, event_id, _now(), self._apply_scrub, dumps, counters)
+        self._store.store(events, reports, counters, rows)
         self._announce(events)
         return Response(200, {"id": event_id} if events and event_id else {})
 

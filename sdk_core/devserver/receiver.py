@@ -183,6 +183,11 @@ class Receiver:
         """Aggregated client-report outcomes: ``[{"reason", "category", "quantity"}]``."""
         return self._store.client_reports()
 
+    def items(self, kind: str | None = None, **filters: Any) -> list[dict[str, Any]]:
+        """Stored logs (``"log"``), check-ins, session aggregates (``"session"``) or attachments,
+        oldest first; filters: ``event_id=``, ``trace_id=``, ``label=``, ``limit=``."""
+        return self._store.items(kind, **filters)
+
     def stats(self) -> dict[str, Any]:
         """Counters: requests, bytes_received, status_<code>, events_stored, item_<type>, ..."""
         return self._store.stats()
