@@ -17,6 +17,7 @@ from .pipeline import BatchProcessor, Job, Scrub, WorkItem, default_stages
 from .sampling import Sampler
 from .scope import Scope, get_isolation_scope
 from .scope_merge import apply_scopes
+from .sessions import note_event
 from .stacktrace import FrameBuilder
 from .telemetry import Stats
 from .transport.base import as_transport
@@ -162,6 +163,8 @@ class Client:
             return None
         if self._duplicate(hint):
             return None
+        if self.sessions is not None:
+            note_event(event)  # release health: the request errored (or crashed), sampled or not
         if not self.sampler.keep():
             self._drop(DropReason.SAMPLE_RATE)
             return None
@@ -187,9 +190,10 @@ class Client:
 
     def _start_telemetry(self) -> None:
         """Logs, sessions: each feature's own module builds its part (None when it is off)."""
-        from . import logs
+        from . import logs, sessions
 
         self.logs = logs.make_batcher(self.options, self.scrub, self.discards.record, self.submit_job)
+        self.sessions = sessions.make_aggregator(self.options, self.submit_job, self.discards.record)
 
     def _flush_telemetry(self) -> None:
         """``flush()`` also delivers what the features buffer (logs not yet batched)."""
@@ -201,10 +205,11 @@ class Client:
 
     def _close_telemetry(self) -> None:
         """Hand what the features still buffer to the worker, before it is flushed and closed."""
-        from . import logs
+        from . import logs, sessions
 
         try:
             logs.close_batcher(self.logs)
+            sessions.close_aggregator(self.sessions)
         except Exception as exc:
             log_internal_error("close telemetry", exc)
 

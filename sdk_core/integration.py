@@ -21,6 +21,8 @@ from .logs import capture_record as _capture_record
 from .logs import threshold as _threshold
 from .propagation import continue_trace, parse_sentry_trace, parse_traceparent
 from .scope import get_global_scope
+from .sessions import end_request as _end_request
+from .sessions import start_request as _start_request
 from .telemetry import trace_context
 from .types import Event, EventProcessor, Hint
 
@@ -105,6 +107,22 @@ def capture_log_record(record: logging.LogRecord) -> None:
     _capture_record(record)
 
 
+def session_start() -> Any:
+    """A request starts (release health): pass the result to ``session_end`` when it ends.
+
+    Nested calls (Django inside the WSGI middleware) count the request once; cheap when off.
+    """
+    return _start_request()
+
+
+def session_end(token: Any) -> None:
+    """The request ends: counted as exited, errored or crashed by what was captured while it ran."""
+    try:
+        _end_request(token)
+    except Exception as exc:
+        log_internal_error("session end", exc)
+
+
 def flush_before_exit() -> None:
     """Deliver what is queued, within ``shutdown_timeout``: for hooks that run just before a process ends."""
     client = get_client()
@@ -151,6 +169,8 @@ __all__ = [
     "remove_event_processor",
     "sdk_logger",
     "sdk_sending",
+    "session_end",
+    "session_start",
     "set_meta",
     "trace_context",
 ]
