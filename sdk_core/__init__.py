@@ -25,6 +25,7 @@ from ._api import (
     stats,
 )
 from ._version import VERSION
+from .attachments import Attachment, add_attachment
 from .monitors import MonitorConfigError, capture_checkin, monitor
 from .scope import Scope, get_current_scope, get_global_scope, get_isolation_scope, isolation_scope, new_scope
 from .types import DropReason, Event, Hint, Transport
@@ -32,6 +33,7 @@ from .types import DropReason, Event, Hint, Transport
 __version__ = VERSION
 
 __all__ = [
+    "Attachment",
     "DropReason",
     "Event",
     "Hint",
@@ -39,6 +41,7 @@ __all__ = [
     "Scope",
     "Transport",
     "__version__",
+    "add_attachment",
     "add_breadcrumb",
     "capture_checkin",
     "capture_event",

@@ -10,6 +10,8 @@ import weakref
 from typing import TYPE_CHECKING, Any, Callable, Optional
 
 from ._internal_errors import log_internal_error, logger
+from .attachments import AttachmentItems
+from .attachments import collect as collect_attachments
 from .event import new_event_id, static_contexts, static_fields
 from .normalize import Normalizer
 from .options import Options
@@ -84,6 +86,7 @@ class Client:
             self.transport.send if self.transport is not None else _nowhere,
             drop_job=_job_drop_counter(self.discards),
         )
+        self.processor.attachment_items = AttachmentItems(self.scrub, self.discards.record)
         self._worker: Worker[WorkItem] = Worker(
             self.processor.process_batch,
             self._flush_transport,
@@ -176,6 +179,9 @@ class Client:
         # Only before_send reads the hint on the worker; without one, do not keep the exception (and
         # through its traceback the application's frames and locals) alive in the queue.
         queued_hint = hint if self.options.before_send is not None else _NO_HINT
+        attachments = collect_attachments(hint)
+        if attachments:
+            queued_hint = {**queued_hint, "attachments": attachments}
         if not self._worker.submit((merged, queued_hint)):
             self._drop(DropReason.QUEUE_OVERFLOW)
             return None

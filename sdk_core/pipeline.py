@@ -13,7 +13,7 @@ event that did not go through every stage.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Deque, Sequence, Tuple, Union
+from typing import TYPE_CHECKING, Any, Callable, Deque, Sequence, Tuple, Union
 
 from typing_extensions import Protocol
 
@@ -27,6 +27,9 @@ from .telemetry import Stats
 from .transport.envelope import Envelope, event_envelope
 from .transport.serialize import dumps
 from .types import DropReason, Event, Hint
+
+if TYPE_CHECKING:
+    from .attachments import AttachmentItems
 
 Stage = Callable[[Event, Hint], "Event | None"]
 """One pipeline step: returns the event to pass on, or None to drop it."""
@@ -176,6 +179,8 @@ class BatchProcessor:
     ) -> None:
         self.stages = list(stages)
         self._drop_job = drop_job or (lambda reason, category, quantity: drop(reason))
+        self.attachment_items: AttachmentItems | None = None
+        """Adds an event's attachments (``hint["attachments"]``) to its envelope; set by the client."""
         self._options = options
         self._public_key = options.dsn.public_key if options.dsn is not None else None
         self._drop = drop
@@ -197,9 +202,13 @@ class BatchProcessor:
             self.drop(DropReason.INTERNAL_SDK_ERROR)
             return None
         options = self._options
-        return event_envelope(
+        envelope = event_envelope(
             processed, payload, environment=options.environment, public_key=self._public_key, release=options.release
         )
+        attachments = hint.get("attachments")
+        if attachments and self.attachment_items is not None:
+            self.attachment_items.add_to(envelope, attachments)
+        return envelope
 
     def build(self, work: WorkItem) -> Envelope | None:
         """The envelope of one queued item: an event through the stages, or a job's own."""

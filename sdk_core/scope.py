@@ -40,6 +40,7 @@ def new_span_id() -> str:
 class Scope:
     __slots__ = (
         "_owned",
+        "attachments",
         "breadcrumbs",
         "contexts",
         "extras",
@@ -64,6 +65,7 @@ class Scope:
         self.level: Optional[str] = None
         self.transaction: Optional[str] = None
         self.processors: list[EventProcessor] = []
+        self.attachments: list[Any] = []
         self.trace_id: Optional[str] = None
         self.span_id: Optional[str] = None
         self.parent_span_id: Optional[str] = None
@@ -80,6 +82,7 @@ class Scope:
         child.level = self.level
         child.transaction = self.transaction
         child.processors = self.processors
+        child.attachments = self.attachments
         child.trace_id = self.trace_id
         child.span_id = self.span_id
         child.parent_span_id = self.parent_span_id
@@ -94,6 +97,7 @@ class Scope:
             self.extras = dict(self.extras)
             self.breadcrumbs = deque(self.breadcrumbs, maxlen=self.breadcrumbs.maxlen)
             self.processors = list(self.processors)
+            self.attachments = list(self.attachments)
             self._owned = True
 
     # -- setters (the public API writes to the isolation scope) ----------------------------
@@ -136,6 +140,16 @@ class Scope:
     def add_event_processor(self, processor: EventProcessor) -> None:
         self._own()
         self.processors.append(processor)
+
+    def add_attachment(self, attachment: Any) -> None:
+        """Send ``attachment`` (an ``sdk_core.Attachment``) with every event captured in this scope."""
+        self._own()
+        self.attachments.append(attachment)
+
+    def clear_attachments(self) -> None:
+        """Stop sending the attachments added to this scope."""
+        self._own()
+        self.attachments.clear()
 
     def append_breadcrumb(self, crumb: Breadcrumb, max_breadcrumbs: int) -> None:
         if not self._owned:

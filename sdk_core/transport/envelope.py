@@ -43,7 +43,10 @@ class Item:
 
     @property
     def quantity(self) -> int:
-        """How many things the item counts as in client reports: a container's ``item_count``, else 1."""
+        """How many things the item counts as in client reports: a container's ``item_count``, an
+        attachment's bytes (the protocol counts attachments in bytes), else 1."""
+        if self.type == "attachment":
+            return len(self.payload)
         count = self.headers.get("item_count")
         return count if isinstance(count, int) and not isinstance(count, bool) and count > 0 else 1
 
