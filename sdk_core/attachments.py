@@ -55,6 +55,7 @@ class Attachment:
             raise TypeError("Attachment: give exactly one of bytes= or path=")
         if isinstance(bytes, str):
             bytes = bytes.encode("utf-8")
+            content_type = content_type or "text/plain"  # given as text: scrubbed as text
         if bytes is not None and not isinstance(bytes, (builtins.bytes, bytearray, memoryview)):
             raise TypeError(f"Attachment: bytes= must be bytes or str, got {type(bytes).__name__}")
         if path is not None and not isinstance(path, (str, os.PathLike)):
@@ -65,7 +66,7 @@ class Attachment:
         self.payload = builtins.bytes(bytes) if bytes is not None else None
         self.path = os.fspath(path) if path is not None else None
         self.filename = name
-        self.content_type = content_type or mimetypes.guess_type(name)[0] or "application/octet-stream"
+        self.content_type = content_type or _guess_type(name)
 
     def read(self) -> builtins.bytes:
         """The content (a ``path=`` attachment is read now, on the worker)."""
@@ -82,6 +83,16 @@ class Attachment:
 
     def __repr__(self) -> str:
         return f"Attachment({self.filename!r}, {self.content_type!r})"
+
+
+_TEXT_SUFFIXES = (".log", ".txt", ".out", ".err", ".cfg", ".conf", ".ini", ".toml", ".yaml", ".yml", ".env", ".md")
+
+
+def _guess_type(name: str) -> str:
+    """From the file name; log and config files count as text (scrubbed) whatever ``mimetypes`` says."""
+    if name.lower().endswith(_TEXT_SUFFIXES):
+        return "text/plain"
+    return mimetypes.guess_type(name)[0] or "application/octet-stream"
 
 
 def as_attachments(value: Any) -> list[Attachment]:

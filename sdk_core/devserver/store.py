@@ -233,6 +233,17 @@ class ReceiverStore:
             self._check_open()
             return _items.select_items(self._conn, kind, **filters)
 
+    def events_with_text(self, text: str, limit: int = 200) -> list[dict[str, Any]]:
+        """Newest first: ``{id, event_id, level, summary}`` of events whose payload contains ``text``
+        (the console's trace page looks up a trace id this way)."""
+        with self._lock:
+            self._check_open()
+            rows = self._conn.execute(
+                "SELECT id, event_id, level, summary FROM events WHERE instr(payload, ?) > 0 ORDER BY id DESC LIMIT ?",
+                (text, max(0, int(limit))),
+            ).fetchall()
+        return [{"id": r[0], "event_id": r[1], "level": r[2], "summary": r[3]} for r in rows]
+
     def attachment(self, row_id: int) -> tuple[dict[str, Any], bytes] | None:
         """One attachment's metadata and bytes, or None."""
         with self._lock:

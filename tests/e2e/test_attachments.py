@@ -142,3 +142,21 @@ def test_rate_limited_attachments_are_dropped_but_the_event_is_sent() -> None:
         assert len(server.events) == 3
         assert all(i.type != "attachment" for r in server.requests if r.envelope for i in r.envelope.items)
         assert server.discarded().get(("ratelimit_backoff", "attachment")) == 5
+
+
+def test_log_files_and_strings_count_as_text_and_are_scrubbed(receiver: Receiver, tmp_path: Path) -> None:
+    log_file = tmp_path / "worker.log"
+    log_file.write_text(f"paid with {CARD}\n")
+    sdk_core.init(receiver.dsn)
+    event_id = sdk_core.capture_message(
+        "x",
+        attachments=[
+            sdk_core.Attachment(path=str(log_file)),
+            sdk_core.Attachment(bytes=f"key {STRIPE}", filename="dump"),  # a str: text, whatever the name
+        ],
+    )
+    sdk_core.flush(5)
+    assert event_id
+    got = attachments_of(receiver, event_id)
+    assert got["worker.log"][0]["content_type"] == "text/plain" and CARD.encode() not in got["worker.log"][1]
+    assert got["dump"][0]["content_type"] == "text/plain" and STRIPE.encode() not in got["dump"][1]
