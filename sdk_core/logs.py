@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, Callable, Mapping, NamedTuple, Optional
 from ._internal_errors import log_internal_error, logger
 from ._version import SDK_NAME, VERSION
 from .periodic import Periodic
-from .scope import get_isolation_scope
+from .scope import get_isolation_scope, new_trace_id
 from .telemetry import trace_context
 from .transport.envelope import Envelope, Item, items_envelope
 from .transport.serialize import dumps
@@ -91,12 +91,13 @@ def _all_primitive(args: Any) -> bool:
 
 
 def current_trace() -> tuple[Optional[str], Optional[str]]:
-    """``(trace_id, span_id)`` of the active span, or of the current scope's trace."""
+    """``(trace_id, span_id)`` of the active span, or of the current scope's trace (the protocol
+    requires a trace id on every log)."""
     try:
         ctx = trace_context(get_isolation_scope())
         return ctx.get("trace_id"), ctx.get("span_id")
     except Exception:
-        return None, None
+        return new_trace_id(), None
 
 
 # -- the worker side ---------------------------------------------------------------------------
@@ -346,7 +347,7 @@ def capture_record(record: Any) -> None:
                 )
         attributes: dict[str, Any] = {
             "logger.name": record.name,
-            "sentry.origin": "auto.logger.log",
+            "sentry.origin": "auto.log.stdlib",
             "code.file.path": record.pathname,
             "code.line.number": record.lineno,
             "code.function.name": record.funcName,
@@ -369,7 +370,7 @@ def capture_log(levelno: int, template: str, args: tuple[Any, ...], kwargs: dict
         return
     try:
         own = kwargs.pop("attributes", None)
-        attributes: dict[str, Any] = {"sentry.origin": "auto.logger.api"}
+        attributes: dict[str, Any] = {}  # the protocol: no sentry.origin on the logging API's own logs
         if isinstance(own, Mapping):
             attributes.update({str(k): snapshot(v) for k, v in own.items()})
         template = template if isinstance(template, str) else snapshot(template)

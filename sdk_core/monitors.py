@@ -40,7 +40,7 @@ _SLUG = re.compile(r"^[a-zA-Z0-9_-]{1,50}$")
 _CRON_FIELD = re.compile(r"^[\d*/,\-a-zA-Z?LW#]+$")
 _CRON_ALIASES = ("@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly")
 _CONFIG_KEYS = frozenset(
-    {"schedule", "checkin_margin", "max_runtime", "timezone", "failure_issue_threshold", "recovery_threshold"}
+    {"schedule", "checkin_margin", "max_runtime", "timezone", "failure_issue_threshold", "recovery_threshold", "owner"}
 )
 
 
@@ -62,7 +62,7 @@ def validate_config(config: Any) -> Optional[dict[str, Any]]:
     ``schedule`` is ``{"type": "crontab", "value": "0 3 * * *"}`` or ``{"type": "interval",
     "value": 2, "unit": "hour"}``; ``checkin_margin`` and ``max_runtime`` are minutes;
     ``timezone`` is an IANA name; ``failure_issue_threshold`` / ``recovery_threshold`` count
-    consecutive check-ins.
+    consecutive check-ins; ``owner`` is ``"user:<email>"`` or ``"team:<slug>"``.
     """
     if config is None:
         return None
@@ -108,6 +108,9 @@ def validate_config(config: Any) -> Optional[dict[str, Any]]:
             pass
         except Exception:
             raise MonitorConfigError(f"monitor_config['timezone']: unknown time zone {tz!r}") from None
+    owner = config.get("owner")
+    if owner is not None and (not isinstance(owner, str) or ":" not in owner):
+        raise MonitorConfigError(f"monitor_config['owner']: expected 'user:<email>' or 'team:<slug>', got {owner!r}")
     out = dict(config)
     out["schedule"] = dict(schedule)
     return out
