@@ -362,7 +362,7 @@ def request_scope(
         except Exception as exc:
             log_internal_error("request scope", exc)  # the request runs on, described or not
         token = _current.set(state)
-        session = session_start()
+        session = session_start(scope)
         try:
             yield state
         finally:

@@ -107,20 +107,12 @@ def capture_log_record(record: logging.LogRecord) -> None:
     _capture_record(record)
 
 
-def session_start() -> Any:
-    """A request starts (release health): pass the result to ``session_end`` when it ends.
+session_start = _start_request
+"""A request starts (release health): pass the result to ``session_end`` when it ends. Nested calls
+(Django inside the WSGI middleware) count the request once; None, and nearly free, when off."""
 
-    Nested calls (Django inside the WSGI middleware) count the request once; cheap when off.
-    """
-    return _start_request()
-
-
-def session_end(token: Any) -> None:
-    """The request ends: counted as exited, errored or crashed by what was captured while it ran."""
-    try:
-        _end_request(token)
-    except Exception as exc:
-        log_internal_error("session end", exc)
+session_end = _end_request
+"""The request ends: counted as exited, errored or crashed by what was captured while it ran."""
 
 
 def flush_before_exit() -> None:

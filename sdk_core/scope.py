@@ -48,6 +48,7 @@ class Scope:
         "level",
         "parent_span_id",
         "processors",
+        "session",
         "span_id",
         "tags",
         "trace_id",
@@ -66,6 +67,7 @@ class Scope:
         self.transaction: Optional[str] = None
         self.processors: list[EventProcessor] = []
         self.attachments: list[Any] = []
+        self.session: Optional[list[int]] = None  # release health: this request's outcome
         self.trace_id: Optional[str] = None
         self.span_id: Optional[str] = None
         self.parent_span_id: Optional[str] = None
@@ -83,6 +85,7 @@ class Scope:
         child.transaction = self.transaction
         child.processors = self.processors
         child.attachments = self.attachments
+        child.session = self.session
         child.trace_id = self.trace_id
         child.span_id = self.span_id
         child.parent_span_id = self.parent_span_id

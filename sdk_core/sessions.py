@@ -7,21 +7,24 @@ one-minute buckets; every ``FLUSH_INTERVAL`` seconds and at ``close()`` they lea
 ``sessions`` item ``{"aggregates": [{"started", "exited", "errored", "crashed"}], "attrs":
 {"release", "environment"}}``. No release, no sessions.
 
-Per request: one context-variable set and reset, and one counter increment under a lock. A
+Per request: a list on the request's isolation scope (no extra context variable) and one
+lock-free counter increment. A
 server that ignores sessions gets one small envelope a minute, only in minutes with requests.
 """
 
 from __future__ import annotations
 
 import threading
-import time
-from contextvars import ContextVar, Token
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any, Callable, Optional
+from itertools import count
+from time import time as _time
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Optional
 
 import orjson
 
+from ._internal_errors import log_internal_error
 from .periodic import Periodic
+from .scope import Scope, get_isolation_scope
 from .transport.envelope import Envelope, Item, items_envelope
 from .types import DropReason
 
@@ -53,7 +56,12 @@ class SessionsJob:
 
 
 class SessionAggregator:
-    """Counts request outcomes per minute and hands them to the worker every minute."""
+    """Counts request outcomes per minute and hands them to the worker every minute.
+
+    ``record`` takes no lock: the current minute's counters are ``itertools.count`` objects, whose
+    ``next`` is atomic, and a flush sends what each counter gained since the last flush, so a
+    request counted while a flush reads is sent with the next one instead of being lost.
+    """
 
     def __init__(
         self, options: Options, submit: Callable[[Job], bool], count_drop: Callable[[str, str, int], None]
@@ -62,45 +70,63 @@ class SessionAggregator:
         self._submit = submit
         self._count_drop = count_drop
         self._lock = threading.Lock()
-        self._buckets: dict[int, list[int]] = {}
+        # minute -> its three counters (exited, errored, crashed) and what was already sent of each
+        self._minutes: dict[int, tuple[tuple[Iterator[int], ...], list[int]]] = {}
+        self._counters: tuple[Iterator[int], ...] = ()
+        self._until = 0.0  # the current minute's counters serve until this time
         self._timer = Periodic("sdk_core.sessions", FLUSH_INTERVAL, self.flush)
 
     def record(self, status: int) -> None:
         """Count one finished request (``0`` exited, ``1`` errored, ``2`` crashed)."""
-        minute = int(time.time()) // 60 * 60
+        now = _time()
+        if now >= self._until or now < self._until - 60:
+            self._roll(now)
+        next(self._counters[status])
+
+    def _roll(self, now: float) -> None:
+        minute = int(now) // 60 * 60
         with self._lock:
-            bucket = self._buckets.get(minute)
-            if bucket is None:
-                bucket = self._buckets[minute] = [0, 0, 0]
-            bucket[status] += 1
+            entry = self._minutes.get(minute)
+            if entry is None:
+                entry = self._minutes[minute] = ((count(), count(), count()), [0, 0, 0])
+            self._counters, self._until = entry[0], float(minute + 60)
         self._timer.ensure_started()
 
     def flush(self) -> None:
-        """Send the counts so far as one ``sessions`` item (nothing when there were no requests)."""
+        """Send the counts since the last flush as one ``sessions`` item (nothing when there were none)."""
+        now = _time()
+        aggregates = []
         with self._lock:
-            buckets, self._buckets = self._buckets, {}
-        if not buckets:
-            return
-        minutes = sorted(buckets)
-        for start in range(0, len(minutes), MAX_BUCKETS):
-            aggregates = []
-            total = 0
-            for minute in minutes[start : start + MAX_BUCKETS]:
-                counts = buckets[minute]
+            for minute in sorted(self._minutes):
+                counters, sent = self._minutes[minute]
+                values = [_value(c) for c in counters]
+                delta = [v - s for v, s in zip(values, sent)]
+                self._minutes[minute] = (counters, values)
+                if minute + 120 <= now:  # long past: no request can still be counted there
+                    del self._minutes[minute]
+                if not any(delta):
+                    continue
                 entry: dict[str, Any] = {"started": _iso_minute(minute)}
                 for index, name in enumerate(_STATUSES):
-                    if counts[index]:
-                        entry[name] = counts[index]
-                total += sum(counts)
+                    if delta[index]:
+                        entry[name] = delta[index]
                 aggregates.append(entry)
-            payload = {"aggregates": aggregates, "attrs": self._attrs}
-            if not self._submit(SessionsJob(payload, total)):
-                self._count_drop(DropReason.QUEUE_OVERFLOW.value, CATEGORY, total)
+        for start in range(0, len(aggregates), MAX_BUCKETS):
+            chunk = aggregates[start : start + MAX_BUCKETS]
+            quantity = sum(sum(v for k, v in e.items() if k != "started") for e in chunk)
+            payload = {"aggregates": chunk, "attrs": self._attrs}
+            if not self._submit(SessionsJob(payload, quantity)):
+                self._count_drop(DropReason.QUEUE_OVERFLOW.value, CATEGORY, quantity)
 
     def close(self) -> None:
         """Stop the timer and send what was counted."""
         self._timer.stop()
         self.flush()
+
+
+def _value(counter: Iterator[int]) -> int:
+    """The next number an ``itertools.count`` would give: how many times it was advanced."""
+    return int(counter.__reduce__()[1][0])
 
 
 def _iso_minute(ts: int) -> str:
@@ -109,7 +135,6 @@ def _iso_minute(ts: int) -> str:
 
 # -- per request -------------------------------------------------------------------------------
 _aggregator: Optional[SessionAggregator] = None
-_outcome: ContextVar[Optional[list[int]]] = ContextVar("coderadar_session", default=None)
 
 
 def make_aggregator(
@@ -133,30 +158,28 @@ def close_aggregator(aggregator: Optional[SessionAggregator]) -> None:
     aggregator.close()
 
 
-def start_request() -> Optional[Token[Optional[list[int]]]]:
-    """A request starts (None when sessions are off, or inside a request already counted)."""
-    if _aggregator is None or _outcome.get() is not None:
+def start_request(scope: Scope) -> Optional[list[int]]:
+    """A request starts in ``scope`` (its isolation scope); None when sessions are off or the
+    request is already counted (nested integrations). Pass the result to ``end_request``."""
+    if _aggregator is None or scope.session is not None:
         return None
-    return _outcome.set([_EXITED])
+    outcome = scope.session = [_EXITED]
+    return outcome
 
 
-def end_request(token: Optional[Token[Optional[list[int]]]]) -> None:
+def end_request(outcome: Optional[list[int]]) -> None:
     """The request started by ``start_request`` ended: count its outcome. Never raises."""
-    if token is None:
-        return
-    outcome = _outcome.get()
-    try:
-        _outcome.reset(token)
-    except ValueError:  # ended in another context than it started: still counted
-        pass
     aggregator = _aggregator
-    if aggregator is not None and outcome is not None:
-        aggregator.record(outcome[0])
+    if outcome is not None and aggregator is not None:
+        try:
+            aggregator.record(outcome[0])
+        except Exception as exc:
+            log_internal_error("session end", exc)
 
 
 def note_event(event: dict[str, Any]) -> None:
     """An event was captured: an unhandled exception crashes the request, any error errors it."""
-    outcome = _outcome.get()
+    outcome = get_isolation_scope().session
     if outcome is None or outcome[0] == _CRASHED:
         return
     exception = event.get("exception")
