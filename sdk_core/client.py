@@ -282,6 +282,9 @@ class Client:
             self.transport.reset_after_fork()
         if self.spool is not None:
             self.spool.reset_after_fork()
+        for feature in (self.logs, self.sessions):
+            if feature is not None:
+                feature.reset_after_fork()
 
     # -- lifecycle -------------------------------------------------------------------------
     def flush(self, timeout: Optional[float] = None) -> bool:

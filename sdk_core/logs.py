@@ -296,6 +296,11 @@ class LogBatcher:
             if overflow > 0:
                 self._count_drop(DropReason.QUEUE_OVERFLOW.value, CATEGORY, overflow)
 
+    def reset_after_fork(self) -> None:
+        """In a forked child: the parent's buffered logs are the parent's to send; a fresh lock."""
+        self._lock = threading.Lock()
+        self._buffer = []
+
     def close(self) -> None:
         """Hand over what is buffered and stop the timer (the client then flushes its worker)."""
         self._timer.stop()

@@ -118,6 +118,13 @@ class SessionAggregator:
             if not self._submit(SessionsJob(payload, quantity)):
                 self._count_drop(DropReason.QUEUE_OVERFLOW.value, CATEGORY, quantity)
 
+    def reset_after_fork(self) -> None:
+        """In a forked child: the parent's counts are the parent's to send; a fresh lock."""
+        self._lock = threading.Lock()
+        self._minutes = {}
+        self._counters = ()
+        self._until = 0.0
+
     def close(self) -> None:
         """Stop the timer and send what was counted."""
         self._timer.stop()
