@@ -199,16 +199,20 @@ class LogBuilder:
         return log
 
     def _run_hook(self, log: dict[str, Any]) -> Optional[dict[str, Any]]:
+        """``before_send_log`` sees sentry-sdk's shape (plain attribute values, ``severity_text``,
+        ``time_unix_nano``), so hooks written for it keep working; its answer goes back to the wire shape."""
         assert self._hook is not None
         try:
-            result = self._hook(log, {})
+            result = self._hook(hook_shape(log), {})
         except Exception as exc:
             logger.error("before_send_log raised %s; the log was dropped", type(exc).__name__)
             return None
-        if result is not None and not isinstance(result, dict):
+        if result is None:
+            return None
+        if not isinstance(result, dict):
             logger.error("before_send_log returned %s instead of a log dict or None; dropped", type(result).__name__)
             return None
-        return result
+        return wire_shape(result, log)
 
     def item(self, batch: list[RawLog]) -> Optional[Item]:
         """The ``log`` container item for ``batch``, or None when nothing is left to send."""
@@ -220,6 +224,47 @@ class LogBuilder:
             self._count_drop(DropReason.INTERNAL_SDK_ERROR.value, CATEGORY, len(logs))
             return None
         return Item("log", payload, {"item_count": len(logs), "content_type": CONTENT_TYPE})
+
+
+def hook_shape(log: dict[str, Any]) -> dict[str, Any]:
+    """The log as sentry-sdk's ``before_send_log`` receives it."""
+    out: dict[str, Any] = {
+        "severity_text": log["level"],
+        "severity_number": log["severity_number"],
+        "body": log["body"],
+        "attributes": {key: value.get("value") for key, value in log["attributes"].items()},
+        "time_unix_nano": int(log["timestamp"] * 1e9),
+        "trace_id": log.get("trace_id"),
+    }
+    if "span_id" in log:
+        out["span_id"] = log["span_id"]
+    return out
+
+
+def wire_shape(hooked: dict[str, Any], original: dict[str, Any]) -> dict[str, Any]:
+    """A hook's answer back in the protocol's shape (typed attributes); what it left out is kept."""
+    level = hooked.get("severity_text")
+    number = hooked.get("severity_number")
+    attributes = hooked.get("attributes")
+    ts = hooked.get("time_unix_nano")
+    log = dict(original)
+    if isinstance(level, str) and level in _LEVEL_NAMES:
+        log["level"] = level
+    if isinstance(number, int) and not isinstance(number, bool) and 1 <= number <= 24:
+        log["severity_number"] = number
+    if "body" in hooked:
+        log["body"] = hooked["body"] if isinstance(hooked["body"], str) else snapshot(hooked["body"])
+    if isinstance(attributes, dict):
+        log["attributes"] = {str(key): _typed(value) for key, value in attributes.items()}
+    if isinstance(ts, int) and not isinstance(ts, bool):
+        log["timestamp"] = ts / 1e9
+    for key in ("trace_id", "span_id"):
+        if isinstance(hooked.get(key), str):
+            log[key] = hooked[key]
+    return log
+
+
+_LEVEL_NAMES = frozenset({"trace", "debug", "info", "warn", "error", "fatal"})
 
 
 class LogJob:
