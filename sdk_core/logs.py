@@ -387,9 +387,12 @@ def capture_record(record: Any) -> None:
         params: Any = None
         if args:
             if _all_primitive(args):
-                params = args
+                params = dict(args) if isinstance(args, Mapping) else args  # a dict may change later
             else:
-                body = record.getMessage()
+                try:
+                    body = record.getMessage()
+                except Exception:  # a bad format string: logging reports it; the log keeps the template
+                    body = template
                 params = (
                     {k: snapshot(v) for k, v in args.items()}
                     if isinstance(args, Mapping)

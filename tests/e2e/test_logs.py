@@ -237,3 +237,28 @@ def test_rate_limited_log_item_category_is_dropped_and_counted_per_log(app_logge
         assert server.wait_for(lambda: server.discarded().get(("ratelimit_backoff", "log_item")) == 3)
         logs = [item for r in server.requests for item in r.items_of("log")]
         assert len(logs) == 1 and len(server.events) == 1
+
+
+def test_arguments_are_read_at_the_call_and_bad_formats_keep_the_template(
+    receiver: Receiver, app_logger: logging.Logger
+) -> None:
+    class Cart:
+        def __init__(self) -> None:
+            self.items = 1
+
+        def __str__(self) -> str:
+            return f"cart({self.items})"
+
+    sdk_core.init(receiver.dsn, enable_logs=True)
+    cart = Cart()
+    values = {"user": "bob"}
+    app_logger.info("cart %s", cart)
+    app_logger.info("user %(user)s", values)
+    cart.items, values["user"] = 99, "mallory"  # changed after the call, before the worker runs
+    logging.raiseExceptions, raise_before = False, logging.raiseExceptions
+    try:
+        app_logger.info("two %s %s", "only-one")  # logging itself reports the bad format
+    finally:
+        logging.raiseExceptions = raise_before
+    sdk_core.flush(5)
+    assert [log["body"] for log in stored_logs(receiver)] == ["cart cart(1)", "user bob", "two %s %s"]
