@@ -13,6 +13,7 @@ which scrubs it and sends it alone in its envelope (one ``check_in`` per envelop
 
 from __future__ import annotations
 
+import contextvars
 import functools
 import inspect
 import re
@@ -215,23 +216,30 @@ class monitor:  # lower case like sentry-sdk's: used as @monitor(...)
     def __init__(self, monitor_slug: str, monitor_config: Optional[dict[str, Any]] = None) -> None:
         self.monitor_slug = _check_slug(monitor_slug)
         self.monitor_config = validate_config(monitor_config)
-        self._runs: list[tuple[Optional[str], float]] = []
+        # Per thread and per asyncio task: one instance may be entered concurrently.
+        self._runs: contextvars.ContextVar[tuple[tuple[str, float], ...]] = contextvars.ContextVar(
+            f"coderadar_monitor_{self.monitor_slug}", default=()
+        )
 
-    def _start(self) -> tuple[Optional[str], float]:
+    def _start(self) -> tuple[str, float]:
         started = time.perf_counter()
         return _send(self.monitor_slug, None, "in_progress", None, self.monitor_config), started
 
-    def _finish(self, run: tuple[Optional[str], float], failed: bool) -> None:
+    def _finish(self, run: tuple[str, float], failed: bool) -> None:
         check_in_id, started = run
         status = "error" if failed else "ok"
         _send(self.monitor_slug, check_in_id, status, time.perf_counter() - started, self.monitor_config)
 
     def __enter__(self) -> monitor:
-        self._runs.append(self._start())
+        self._runs.set((*self._runs.get(), self._start()))
         return self
 
     def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
-        self._finish(self._runs.pop(), exc_type is not None)
+        runs = self._runs.get()
+        if not runs:
+            return
+        self._runs.set(runs[:-1])
+        self._finish(runs[-1], exc_type is not None)
 
     async def __aenter__(self) -> monitor:
         return self.__enter__()

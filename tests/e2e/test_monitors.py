@@ -136,3 +136,37 @@ def test_check_ins_are_rate_limited_under_monitor_and_counted() -> None:
         assert server.wait_for(lambda: server.discarded().get(("ratelimit_backoff", "monitor")) == 1)
         assert len([c for r in server.requests for c in r.items_of("check_in")]) == 1
         assert all(len(r.items_of("check_in")) <= 1 for r in server.requests)  # one check-in per envelope
+
+
+def test_one_monitor_entered_from_many_threads_pairs_each_run(receiver: Receiver) -> None:
+    import threading
+
+    sdk_core.init(receiver.dsn)
+    shared = sdk_core.monitor("shared-job")
+    barrier = threading.Barrier(4)
+
+    def run(fail: bool) -> None:
+        with sdk_core.isolation_scope():  # each thread its own trace: a run's check-ins share it
+            try:
+                with shared:
+                    barrier.wait(5)  # all four runs are open at once
+                    if fail:
+                        raise ValueError("x")
+            except ValueError:
+                pass
+
+    threads = [threading.Thread(target=run, args=(i % 2 == 0,)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(10)
+    sdk_core.flush(5)
+    rows = check_ins(receiver, "shared-job")
+    starts = {r["check_in_id"] for r in rows if r["status"] == "in_progress"}
+    finals = {r["check_in_id"]: r["status"] for r in rows if r["status"] != "in_progress"}
+    assert len(starts) == 4 and set(finals) == starts
+    assert sorted(finals.values()) == ["error", "error", "ok", "ok"]
+    trace_of = {}
+    for row in rows:
+        trace_of.setdefault(row["check_in_id"], set()).add(row["contexts"]["trace"]["trace_id"])
+    assert all(len(traces) == 1 for traces in trace_of.values())  # each final closes its own thread's run
