@@ -195,3 +195,50 @@ def test_event_page_lists_and_downloads_its_attachments(receiver: Receiver, watc
     content = Path(path).read_bytes()
     assert CARD.encode() not in content and b"[Filtered]" in content
     assert watched.dialogs == [] and watched.errors == [], watched.errors
+
+
+# -- docs/console-logs.png, docs/console-monitors.png ---------------------------------------------
+
+
+def update_docs_screenshots(out_dir: Path = Path(__file__).resolve().parents[2] / "docs") -> None:
+    """Fill a receiver through the public API and photograph the Logs and Monitors pages."""
+    from playwright.sync_api import sync_playwright
+
+    with Receiver(console=True) as receiver:
+        log = logging.getLogger("shop.checkout")
+        log.setLevel(logging.INFO)
+        sdk_core.init(receiver.dsn, enable_logs=True, release="shop@2.0.0", default_integrations=True)
+        with sdk_core.isolation_scope():
+            log.info("cart %s has %d items", "c-1842", 3)
+            log.warning("payment provider slow: %d ms", 1840)
+            log.error("charge declined for card %s", CARD)
+
+        @sdk_core.monitor("nightly-report", monitor_config={"schedule": {"type": "crontab", "value": "0 3 * * *"}})
+        def report(fail: bool) -> None:
+            if fail:
+                raise RuntimeError("no data")
+
+        report(False)
+        try:
+            report(True)
+        except RuntimeError:
+            pass
+        sdk_core.capture_checkin("backup", status="in_progress")
+        sdk_core.close()
+        with sync_playwright() as playwright:
+            chromium = launch(playwright)
+            try:
+                page = chromium.new_page(viewport={"width": 1360, "height": 300})
+                for name in ("logs", "monitors"):
+                    page.goto(f"{receiver.console_url}{name}")
+                    page.screenshot(path=str(out_dir / f"console-{name}.png"), full_page=True)
+            finally:
+                chromium.close()
+
+
+if __name__ == "__main__":
+    import sys
+
+    if sys.argv[1:] != ["--docs"]:
+        sys.exit("usage: python tests/e2e/test_console_items_browser.py --docs")
+    update_docs_screenshots()
