@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from sdk_core.devserver.ingest import credential_scrub
-from sdk_core.devserver.items import KINDS
+from sdk_core.devserver.items import KINDS, item_line
 from sdk_core.devserver.receiver import Receiver
 from sdk_core.devserver.store import NotAReceiverDatabase, dumps, read_client_reports, read_events, read_items
 from sdk_core.devserver.summaries import format_event_line, write_line
@@ -139,17 +139,7 @@ def _format_row(row: Mapping[str, Any]) -> str:
 
 
 def _format_item(row: Mapping[str, Any]) -> str:
-    payload = row["payload"]
-    kind = row["kind"]
-    if kind == "log":
-        text = f"{payload.get('level', '?')} {payload.get('body', '')}"
-    elif kind == "check_in":
-        text = f"{payload.get('monitor_slug')} {payload.get('status')} {payload.get('duration', '')}"
-    elif kind == "session":
-        text = f"release={row['label']} {dumps(payload.get('aggregates', payload))}"
-    else:
-        text = f"{payload.get('filename')} {payload.get('content_type')} {payload.get('size')} bytes"
-    return f"{row['received_at']} [{kind}] {text}"
+    return f"{row['received_at']} {item_line(str(row['kind']), str(row['label']), row['payload'])}"
 
 
 def events_main(argv: list[str] | None = None) -> int:

@@ -17,7 +17,7 @@ import orjson
 
 from sdk_core.transport.envelope import Item, loads
 
-__all__ = ["KINDS", "SCHEMA", "ItemRow", "rows_from_items", "select_attachment", "select_items"]
+__all__ = ["KINDS", "SCHEMA", "ItemRow", "item_line", "rows_from_items", "select_attachment", "select_items"]
 
 KINDS = ("log", "check_in", "session", "attachment")
 """What ``events --type`` accepts."""
@@ -124,6 +124,29 @@ def rows_from_items(
             }
             rows.append(ItemRow("attachment", received_at, event_id, None, filename, dumps(meta), item.payload))
     return rows
+
+
+def item_line(kind: str, label: str, payload: Any) -> str:
+    """One line for a stored item, as ``serve`` prints it and ``events --type`` lists it."""
+    from sdk_core.devserver.summaries import one_line
+
+    p = payload if isinstance(payload, dict) else {}
+    if kind == "log":
+        return f"[log] {one_line(p.get('level'), 8)} {one_line(p.get('body'), 200)}"
+    if kind == "check_in":
+        duration = p.get("duration")
+        took = f" {duration:.3f} s" if isinstance(duration, (int, float)) and not isinstance(duration, bool) else ""
+        return f"[check_in] {one_line(label, 60)} {one_line(p.get('status'), 20)}{took}"
+    if kind == "session":
+        counts = {"exited": 0, "errored": 0, "crashed": 0, "abnormal": 0}
+        for bucket in p.get("aggregates") or []:
+            for key in counts:
+                value = bucket.get(key) if isinstance(bucket, dict) else None
+                counts[key] += value if isinstance(value, int) and not isinstance(value, bool) else 0
+        text = " ".join(f"{k}={v}" for k, v in counts.items() if v or k != "abnormal")
+        return f"[session] release={one_line(label, 80)} {text}"
+    size = p.get("size")
+    return f"[attachment] {one_line(label, 80)} {one_line(p.get('content_type'), 60)} {size} bytes"
 
 
 def _str(value: Any) -> str | None:

@@ -80,5 +80,22 @@ def test_events_type_text_lines_and_bad_type(tmp_path: Path, capsys: pytest.Capt
     fill(db)
     assert events_main(["--db", db, "--type", "check_in"]) == 0
     line = capsys.readouterr().out.strip()
-    assert "[check_in] nightly ok 3.0" in line
+    assert line.endswith("[check_in] nightly ok 3.000 s")
     assert events_main(["--db", db, "--type", "span"]) == 2
+
+
+def test_serve_prints_a_line_per_item(tmp_path: Path) -> None:
+    import io
+
+    out = io.StringIO()
+    with Receiver(verbose=True, stream=out) as receiver:
+        sdk_core.init(receiver.dsn, enable_logs=True, release="cli@2", default_integrations=False)
+        sdk_core.logger.warning("disk {pct}% full", pct=91)
+        sdk_core.capture_checkin("nightly", status="error", duration=0.25)
+        sdk_core.capture_message("m", attachments=[sdk_core.Attachment(bytes=b"hi", filename="a.txt")])
+        sdk_core.close()
+    lines = out.getvalue().splitlines()
+    assert "[log] warn disk 91% full" in lines
+    assert "[check_in] nightly error 0.250 s" in lines
+    assert "[attachment] a.txt text/plain 2 bytes" in lines
+    assert any(line.startswith("[event] ") for line in lines)
