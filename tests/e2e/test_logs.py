@@ -262,3 +262,19 @@ def test_arguments_are_read_at_the_call_and_bad_formats_keep_the_template(
         logging.raiseExceptions = raise_before
     sdk_core.flush(5)
     assert [log["body"] for log in stored_logs(receiver)] == ["cart cart(1)", "user bob", "two %s %s"]
+
+
+def test_logs_and_check_ins_carry_the_active_opentelemetry_span(receiver: Receiver, app_logger: logging.Logger) -> None:
+    from opentelemetry.sdk.trace import TracerProvider
+
+    tracer = TracerProvider().get_tracer("tests")  # not the global provider: only the active span matters
+    sdk_core.init(receiver.dsn, enable_logs=True)
+    with tracer.start_as_current_span("checkout") as span:
+        app_logger.info("inside the span")
+        sdk_core.capture_checkin("otel-job", status="ok")
+        ctx = span.get_span_context()
+    sdk_core.flush(5)
+    (log,) = stored_logs(receiver)
+    assert (log["trace_id"], log["span_id"]) == (f"{ctx.trace_id:032x}", f"{ctx.span_id:016x}")
+    (check_in,) = [row["payload"] for row in receiver.items("check_in")]
+    assert check_in["contexts"]["trace"] == {"trace_id": f"{ctx.trace_id:032x}", "span_id": f"{ctx.span_id:016x}"}
