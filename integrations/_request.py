@@ -20,7 +20,15 @@ from typing import Any, Callable, Iterable, Iterator, Mapping, Optional, Tuple
 from urllib.parse import parse_qsl, quote
 
 import sdk_core
-from sdk_core.integration import continue_trace, log_internal_error, options, request_isolation_scope, set_meta
+from sdk_core.integration import (
+    continue_trace,
+    log_internal_error,
+    options,
+    request_isolation_scope,
+    session_end,
+    session_start,
+    set_meta,
+)
 
 # ``max_request_body_size`` -> largest body (bytes) attached to an event; None means no limit.
 BODY_LIMITS: dict[str, Optional[int]] = {"never": 0, "small": 4 * 1024, "medium": 10 * 1024, "always": None}
@@ -377,9 +385,11 @@ def request_scope(
         except Exception as exc:
             log_internal_error("request scope", exc)  # the request runs on, described or not
         token = _current.set(state)
+        session = session_start(scope)
         try:
             yield state
         finally:
+            session_end(session)
             _current.reset(token)
 
 

@@ -48,15 +48,22 @@ _open_lock = threading.Lock()
 
 
 class CeleryIntegration:
-    """``include_args=False`` keeps task args/kwargs out of events altogether."""
+    """``include_args=False`` keeps task args/kwargs out of events altogether.
+
+    ``monitor_beat_tasks=True`` turns every beat schedule entry into a cron monitor (see
+    ``integrations.celery_beat``): beat adds the monitor to the message, the worker checks in.
+    """
 
     identifier = "celery"
     framework_module = "celery"
 
-    def __init__(self, include_args: bool = True) -> None:
+    def __init__(self, include_args: bool = True, monitor_beat_tasks: bool = False) -> None:
         if not isinstance(include_args, bool):
             raise TypeError(f"include_args: expected True or False, got {type(include_args).__name__}")
+        if not isinstance(monitor_beat_tasks, bool):
+            raise TypeError(f"monitor_beat_tasks: expected True or False, got {type(monitor_beat_tasks).__name__}")
         self.include_args = include_args
+        self.monitor_beat_tasks = monitor_beat_tasks
 
     def setup_once(self) -> None:
         global _include_args
@@ -67,6 +74,10 @@ class CeleryIntegration:
         _include_args = self.include_args
         for signal, handler in _handlers(signals):
             signal.connect(handler, weak=False, dispatch_uid=_UID)
+        if self.monitor_beat_tasks:
+            from . import celery_beat
+
+            celery_beat.install()
 
     def uninstall(self) -> None:
         try:
@@ -76,6 +87,9 @@ class CeleryIntegration:
         # Scopes of tasks still running stay open: a later install's task_postrun closes them.
         for signal, handler in _handlers(signals):
             signal.disconnect(handler, dispatch_uid=_UID)
+        from . import celery_beat
+
+        celery_beat.uninstall()
 
 
 _include_args = True

@@ -1,4 +1,5 @@
-"""Log records -> breadcrumbs (``level`` and above) and events (``event_level`` and above).
+"""Log records -> breadcrumbs (``level`` and above), events (``event_level`` and above) and, with
+``enable_logs=True``, structured logs (``logs_level`` and above).
 
 Installed by wrapping ``logging.Logger.callHandlers`` rather than adding a handler to the root
 logger: ``callHandlers`` runs once per record for every logger that is enabled for it, so records
@@ -23,12 +24,14 @@ from sdk_core.integration import (
     Event,
     Hint,
     add_event_processor,
+    capture_log_record,
     event_from_exception,
     event_from_message,
     is_enabled,
     is_sdk_sending,
     level_name,
     log_internal_error,
+    logs_level,
     remove_event_processor,
 )
 
@@ -95,12 +98,16 @@ class LoggingIntegration:
         levelno = record.levelno
         wants_event = self.event_level is not None and levelno >= self.event_level
         wants_crumb = self.level is not None and levelno >= self.level
-        if not (wants_event or wants_crumb) or getattr(_recent, "busy", False):
+        log_level = logs_level()
+        wants_log = log_level is not None and levelno >= log_level
+        if not (wants_event or wants_crumb or wants_log) or getattr(_recent, "busy", False):
             return
         if self._ignored(record.name) or is_sdk_sending() or not is_enabled():
             return
         _recent.busy = True
         try:
+            if wants_log:
+                capture_log_record(record)
             # The event first, so the record does not show up as a breadcrumb of its own event.
             if wants_event:
                 _capture(record)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from . import logger
 from ._api import (
     add_breadcrumb,
     capture_event,
@@ -24,19 +25,25 @@ from ._api import (
     stats,
 )
 from ._version import VERSION
+from .attachments import Attachment, add_attachment
+from .monitors import MonitorConfigError, capture_checkin, monitor
 from .scope import Scope, get_current_scope, get_global_scope, get_isolation_scope, isolation_scope, new_scope
 from .types import DropReason, Event, Hint, Transport
 
 __version__ = VERSION
 
 __all__ = [
+    "Attachment",
     "DropReason",
     "Event",
     "Hint",
+    "MonitorConfigError",
     "Scope",
     "Transport",
     "__version__",
+    "add_attachment",
     "add_breadcrumb",
+    "capture_checkin",
     "capture_event",
     "capture_exception",
     "capture_message",
@@ -50,6 +57,8 @@ __all__ = [
     "is_initialized",
     "isolation_scope",
     "last_event_id",
+    "logger",
+    "monitor",
     "new_scope",
     "set_context",
     "set_extra",

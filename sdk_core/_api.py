@@ -6,6 +6,7 @@ import sys
 from typing import Any, Optional
 
 from ._internal_errors import log_internal_error
+from .attachments import Attachment, as_attachments
 from .capture import event_from_exception, event_from_message, make_breadcrumb
 from .client import Client
 from .options import Options, validate
@@ -70,12 +71,17 @@ def is_initialized() -> bool:
     return _client is not None and _client.enabled
 
 
-def capture_event(event: dict[str, Any], hint: Optional[Hint] = None) -> Optional[str]:
+def capture_event(
+    event: dict[str, Any], hint: Optional[Hint] = None, *, attachments: Optional[list[Attachment]] = None
+) -> Optional[str]:
+    """Capture a ready-made event dict; ``attachments`` are sent with it."""
     global _last_event_id
     client = _client
     if client is None:
         return None
     try:
+        if attachments:
+            hint = {**(hint or {}), "attachments": as_attachments(attachments)}
         event_id = client.capture_event(event, hint)
     except Exception as exc:
         log_internal_error("capture_event", exc)
@@ -86,9 +92,16 @@ def capture_event(event: dict[str, Any], hint: Optional[Hint] = None) -> Optiona
 
 
 def capture_exception(
-    error: Optional[BaseException] = None, *, mechanism: Optional[dict[str, Any]] = None, level: str = "error"
+    error: Optional[BaseException] = None,
+    *,
+    mechanism: Optional[dict[str, Any]] = None,
+    level: str = "error",
+    attachments: Optional[list[Attachment]] = None,
 ) -> Optional[str]:
-    """Capture ``error``, or the exception being handled; returns the event id."""
+    """Capture ``error``, or the exception being handled; returns the event id.
+
+    ``attachments`` (``sdk_core.Attachment``) are sent with this event only.
+    """
     global _last_event_id
     client = _client
     if client is None:
@@ -101,6 +114,8 @@ def capture_exception(
         if not isinstance(error, BaseException):
             return None
         event, hint = event_from_exception(error, client.frames, client.options.max_value_length, mechanism, level)
+        if attachments:
+            hint["attachments"] = as_attachments(attachments)
         event_id = client.capture_event(event, hint)
         if client.options.otel_record_exceptions:
             record_on_span(error)
@@ -112,13 +127,17 @@ def capture_exception(
     return event_id
 
 
-def capture_message(message: str, level: str = "info") -> Optional[str]:
+def capture_message(
+    message: str, level: str = "info", *, attachments: Optional[list[Attachment]] = None
+) -> Optional[str]:
+    """A message event; ``attachments`` (``sdk_core.Attachment``) are sent with it."""
     global _last_event_id
     client = _client
     if client is None:
         return None
     try:
-        event_id = client.capture_event(event_from_message(message, level))
+        hint = {"attachments": as_attachments(attachments)} if attachments else None
+        event_id = client.capture_event(event_from_message(message, level), hint)
     except Exception as exc:
         log_internal_error("capture_message", exc)
         return None

@@ -10,14 +10,17 @@ import weakref
 from typing import TYPE_CHECKING, Any, Callable
 
 from ._internal_errors import log_internal_error, logger
+from .attachments import AttachmentItems
+from .attachments import collect as collect_attachments
 from .compact import pack
 from .event import new_event_id, static_contexts, static_fields
 from .normalize import Normalizer
 from .options import Options
-from .pipeline import BatchProcessor, Scrub, default_stages
+from .pipeline import BatchProcessor, Job, Scrub, WorkItem, default_stages
 from .sampling import Sampler
 from .scope import Scope, get_isolation_scope
 from .scope_merge import apply_scopes
+from .sessions import note_event
 from .stacktrace import FrameBuilder
 from .telemetry import Stats
 from .transport.base import as_transport
@@ -78,6 +81,7 @@ class _DefaultScrub:
 
 
 _NO_HINT: Hint = {}
+_JOB_ITEM_BYTES = 512
 
 
 class Client:
@@ -105,14 +109,17 @@ class Client:
         self.sampler = Sampler(options.sample_rate)
         self.spool = self._make_spool()
         self.transport = self._make_transport()
+        self.scrub = _make_scrub(options)
         self.processor = BatchProcessor(
             options,
-            default_stages(options, self._static, self.normalizer, _make_scrub(options), self.stats),
+            default_stages(options, self._static, self.normalizer, self.scrub, self.stats),
             _drop_counter(self.discards),
             self.transport.send if self.transport is not None else _nowhere,
             self.transport.shedding if self.transport is not None else _never,
+            drop_job=_job_drop_counter(self.discards),
         )
-        self._worker: Worker[tuple[Event, Hint]] = Worker(
+        self.processor.attachment_items = AttachmentItems(self.scrub, self.discards.record)
+        self._worker: Worker[WorkItem] = Worker(
             self.processor.process_batch,
             self._flush_transport,
             max_size=options.max_queue_size,
@@ -123,6 +130,7 @@ class Client:
             on_fork=self._after_fork_in_child,
         )
         self._closed = False
+        self._start_telemetry()
         self._last_exception = threading.local()
         if self.spool is not None and self.transport is not None and self._spool_has_files():
             self._worker.start()  # replay what an earlier process (or this one) left on disk
@@ -192,6 +200,8 @@ class Client:
             return None
         if self._duplicate(hint):
             return None
+        if self.sessions is not None:
+            note_event(event)  # release health: the request errored (or crashed), sampled or not
         if not self.sampler.keep():
             self._drop(DropReason.SAMPLE_RATE)
             return None
@@ -203,11 +213,45 @@ class Client:
         # Only before_send reads the hint on the worker; without one, do not keep the exception (and
         # through its traceback the application's frames and locals) alive in the queue.
         queued_hint = hint if self.options.before_send is not None else _NO_HINT
+        attachments = collect_attachments(hint)
+        if attachments:
+            queued_hint = {**queued_hint, "attachments": attachments}
         if not self._worker.submit((merged, queued_hint), pack(merged)):
             self._drop(DropReason.QUEUE_OVERFLOW)
             return None
         event_id = merged.get("event_id")
         return event_id if isinstance(event_id, str) else None
+
+    def submit_job(self, job: Job) -> bool:
+        """Queue a log batch, check-in or session aggregate on the worker; False if the queue is full."""
+        if not self.enabled:
+            return False
+        return self._worker.submit(job, _JOB_ITEM_BYTES * max(1, job.quantity))  # a rough size for the byte bound
+
+    def _start_telemetry(self) -> None:
+        """Logs, sessions: each feature's own module builds its part (None when it is off)."""
+        from . import logs, sessions
+
+        self.logs = logs.make_batcher(self.options, self.scrub, self.discards.record, self.submit_job)
+        self.sessions = sessions.make_aggregator(self.options, self.submit_job, self.discards.record)
+
+    def _flush_telemetry(self) -> None:
+        """``flush()`` also delivers what the features buffer (logs not yet batched)."""
+        try:
+            if self.logs is not None:
+                self.logs.flush()
+        except Exception as exc:
+            log_internal_error("flush telemetry", exc)
+
+    def _close_telemetry(self) -> None:
+        """Hand what the features still buffer to the worker, before it is flushed and closed."""
+        from . import logs, sessions
+
+        try:
+            logs.close_batcher(self.logs)
+            sessions.close_aggregator(self.sessions)
+        except Exception as exc:
+            log_internal_error("close telemetry", exc)
 
     def _duplicate(self, hint: Hint) -> bool:
         """The same exception object captured twice in a row on a thread (your ``except`` block,
@@ -273,12 +317,16 @@ class Client:
             self.transport.reset_after_fork()
         if self.spool is not None:
             self.spool.reset_after_fork()
+        for feature in (self.logs, self.sessions):
+            if feature is not None:
+                feature.reset_after_fork()
 
     # -- lifecycle -------------------------------------------------------------------------
     def flush(self, timeout: float | None = None) -> bool:
         """Wait until what was queued before this call is delivered; False at the deadline."""
         if self.transport is None:
             return True
+        self._flush_telemetry()
         return self._worker.flush(self.options.shutdown_timeout if timeout is None else timeout)
 
     def close(self, timeout: float | None = None) -> None:
@@ -287,6 +335,7 @@ class Client:
             return
         timeout = self.options.shutdown_timeout if timeout is None else timeout
         deadline = time.monotonic() + timeout
+        self._close_telemetry()
         try:
             if self.transport is not None:
                 self.transport.begin_close()
@@ -309,23 +358,24 @@ class Client:
             except Exception:
                 pass
 
-    def _spool_or_drop(self, items: list[tuple[Event, Hint]], deadline: float) -> None:
+    def _spool_or_drop(self, items: list[WorkItem], deadline: float) -> None:
         """Events still queued at the end of ``shutdown_timeout``: scrubbed (the full pipeline) and
         spooled while time remains, else dropped and counted. Never written raw."""
         spool = self.spool
-        for done, (event, hint) in enumerate(items):
+        processor = self.processor
+        for done, work in enumerate(items):
             if spool is None or time.monotonic() >= deadline:
-                for _ in range(len(items) - done):
-                    self._drop(DropReason.NETWORK_ERROR)
+                for rest in items[done:]:
+                    processor.drop_work(rest, DropReason.NETWORK_ERROR)
                 return
             try:
-                envelope = self.processor.envelope_for(event, hint)
+                envelope = processor.build(work)
             except Exception as exc:
                 log_internal_error("build envelope", exc)
-                self._drop(DropReason.INTERNAL_SDK_ERROR)
+                processor.drop_work(work, DropReason.INTERNAL_SDK_ERROR)
                 continue
             if envelope is not None and spool.write(envelope) is None:
-                self._drop(DropReason.NETWORK_ERROR)
+                processor.drop_work(work, DropReason.NETWORK_ERROR)
 
     def _spool_client_report(self) -> None:
         """Counts not yet reported go to disk too: the next process reports them."""
@@ -361,6 +411,13 @@ SPOOL_RESERVE = 0.5
 def _drop_counter(discards: DiscardCounter) -> Callable[[DropReason], None]:
     def drop(reason: DropReason) -> None:
         discards.record(reason.value, "error")
+
+    return drop
+
+
+def _job_drop_counter(discards: DiscardCounter) -> Callable[[DropReason, str, int], None]:
+    def drop(reason: DropReason, category: str, quantity: int) -> None:
+        discards.record(reason.value, category, quantity)
 
     return drop
 

@@ -18,10 +18,14 @@ from ._sending import is_sdk_sending, sdk_sending
 from .capture import event_from_exception as _event_from_exception
 from .capture import event_from_message
 from .event import level_name, set_meta
+from .logs import capture_record as _capture_record
+from .logs import threshold as _threshold
 from .propagation import continue_trace, parse_sentry_trace, parse_traceparent
 from .scope import Scope as _Scope
 from .scope import get_global_scope
 from .scope import unit_scope as _unit_scope
+from .sessions import end_request as _end_request
+from .sessions import start_request as _start_request
 from .telemetry import trace_context
 from .types import Event, EventProcessor, Hint
 
@@ -98,6 +102,27 @@ def event_from_exception(
     return _event_from_exception(exc, client.frames, client.options.max_value_length, mechanism, level)
 
 
+def logs_level() -> int | None:
+    """The ``logs_level`` when ``enable_logs=True``, else None: the logging integration checks it per record."""
+    return _threshold()
+
+
+def capture_log_record(record: logging.LogRecord) -> None:
+    """Turn a ``logging`` record into a structured log (``enable_logs=True``). Never raises.
+
+    The caller has already checked ``logs_level()`` and excluded the SDK's own records.
+    """
+    _capture_record(record)
+
+
+session_start = _start_request
+"""A request starts (release health): pass the result to ``session_end`` when it ends. Nested calls
+(Django inside the WSGI middleware) count the request once; None, and nearly free, when off."""
+
+session_end = _end_request
+"""The request ends: counted as exited, errored or crashed by what was captured while it ran."""
+
+
 def flush_before_exit() -> None:
     """Deliver what is queued, within ``shutdown_timeout``: for hooks that run just before a process ends."""
     client = get_client()
@@ -160,6 +185,7 @@ __all__ = [
     "Integration",
     "IntegrationOptions",
     "add_event_processor",
+    "capture_log_record",
     "continue_trace",
     "event_from_exception",
     "event_from_message",
@@ -169,6 +195,7 @@ __all__ = [
     "is_sdk_sending",
     "level_name",
     "log_internal_error",
+    "logs_level",
     "options",
     "parse_sentry_trace",
     "parse_traceparent",
@@ -177,6 +204,8 @@ __all__ = [
     "request_isolation_scope",
     "sdk_logger",
     "sdk_sending",
+    "session_end",
+    "session_start",
     "set_meta",
     "trace_context",
 ]

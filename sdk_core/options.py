@@ -6,7 +6,7 @@ import difflib
 import os
 import socket
 from dataclasses import dataclass, fields
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 from .dsn import Dsn
 from .types import BasicTransport, BeforeBreadcrumb, BeforeSend
@@ -111,6 +111,14 @@ class Options:
     """Spool bound in bytes; past it the oldest are dropped and counted."""
     debug: bool = False
     """More detail on the ``sdk_core`` logger."""
+    enable_logs: bool = False
+    """Send ``logging`` records (at or above ``logs_level``) and ``sdk_core.logger`` calls as structured logs."""
+    logs_level: int = 20
+    """The lowest ``logging`` level sent as a structured log (default INFO)."""
+    before_send_log: Callable[..., Any] | None = None
+    """``fn(log, hint) -> log | None`` on the worker, after scrubbing; None drops the log."""
+    auto_session_tracking: bool = False
+    """Count requests as release-health sessions (resolved to True at ``init`` when a release is set)."""
 
 
 _NAMES = tuple(f.name for f in fields(Options))
@@ -229,6 +237,18 @@ def _detect_release() -> str | None:
     return None
 
 
+def _log_level(name: str, v: Any) -> int:
+    """A ``logging`` level: a number (``logging.INFO``) or its name (``"info"``, ``"WARNING"``)."""
+    if isinstance(v, str):
+        import logging
+
+        number = logging.getLevelName(v.upper())
+        if isinstance(number, int):
+            return number
+        raise ValueError(f"{name}: {v!r} is not a logging level name")
+    return _int(name, v, 0)
+
+
 def validate(dsn: Any = None, **kwargs: Any) -> Options:
     """Turn ``init`` arguments into Options; raise TypeError/ValueError naming the bad field."""
     unknown = [k for k in kwargs if k not in _NAMES]
@@ -312,4 +332,9 @@ def validate(dsn: Any = None, **kwargs: Any) -> Options:
         spool_max_files=_int("spool_max_files", g("spool_max_files", 1000), 1),
         spool_max_bytes=_int("spool_max_bytes", g("spool_max_bytes", 64 * 1024 * 1024), 4096),
         debug=_bool("debug", g("debug", False)),
+        enable_logs=_bool("enable_logs", g("enable_logs", False)),
+        logs_level=_log_level("logs_level", g("logs_level", 20)),
+        before_send_log=_callable("before_send_log", g("before_send_log")),
+        # Release health needs a release to attach the counts to: no release, no sessions.
+        auto_session_tracking=_bool("auto_session_tracking", g("auto_session_tracking", True)) and bool(release),
     )

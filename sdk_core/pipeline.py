@@ -15,9 +15,10 @@ from __future__ import annotations
 
 import os
 import time
-from typing import Any, Callable, Deque, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Deque, Sequence, Tuple, Union
 
 import orjson
+from typing_extensions import Protocol
 
 from ._internal_errors import log_internal_error, logger
 from .before_send import run_before_send
@@ -31,6 +32,9 @@ from .transport.envelope import Envelope, event_envelope
 from .transport.serialize import dumps
 from .types import DropReason, Event, Hint
 
+if TYPE_CHECKING:
+    from .attachments import AttachmentItems
+
 Stage = Callable[[Event, Hint], "Event | None"]
 """One pipeline step: returns the event to pass on, or None to drop it."""
 
@@ -39,6 +43,23 @@ Scrub = Callable[[Event], "dict[str, int]"]
 
 Drop = Callable[[DropReason], None]
 """Counts one dropped event (client reports and ``stats()``)."""
+
+
+class Job(Protocol):
+    """Work other than an event that rides the same worker, spool and rate limits: a log batch, a
+    check-in, a session aggregate. It builds (scrubs, serialises) its own envelope on the worker."""
+
+    category: str
+    """The data category its drops are counted under (``log_item``, ``monitor``, ``session``)."""
+    quantity: int
+    """How many things it counts as in client reports (a log batch: its number of logs)."""
+
+    def envelope(self) -> Envelope | None:
+        """The finished envelope, or None if everything in it was dropped (counted by the job)."""
+
+
+WorkItem = Union[Tuple[Event, Hint], Job]
+"""What the client queues on the worker: an ``(event, hint)`` pair or a ``Job``."""
 
 
 class DropEvent(Exception):
@@ -195,8 +216,12 @@ class BatchProcessor:
         drop: Drop,
         send: Callable[[Envelope], None],
         shedding: Callable[[], DropReason | None] = lambda: None,
+        drop_job: Callable[[DropReason, str, int], None] | None = None,
     ) -> None:
         self.stages = list(stages)
+        self._drop_job = drop_job or (lambda reason, category, quantity: drop(reason))
+        self.attachment_items: AttachmentItems | None = None
+        """Adds an event's attachments (``hint["attachments"]``) to its envelope; set by the client."""
         self._options = options
         self._public_key = options.dsn.public_key if options.dsn is not None else None
         self._drop = drop
@@ -232,30 +257,47 @@ class BatchProcessor:
             self.drop(DropReason.INTERNAL_SDK_ERROR)
             return None
         options = self._options
-        return event_envelope(
+        envelope = event_envelope(
             processed, payload, environment=options.environment, public_key=self._public_key, release=options.release
         )
+        attachments = hint.get("attachments")
+        if attachments and self.attachment_items is not None:
+            self.attachment_items.add_to(envelope, attachments)
+        return envelope
 
-    def process_batch(self, batch: Deque[tuple[Event, Hint]]) -> None:
+    def build(self, work: WorkItem) -> Envelope | None:
+        """The envelope of one queued item: an event through the stages, or a job's own."""
+        if isinstance(work, tuple):
+            return self.envelope_for(work[0], work[1])
+        return work.envelope()
+
+    def drop_work(self, work: WorkItem, reason: DropReason) -> None:
+        """Count one queued item as dropped, under its own data category."""
+        if isinstance(work, tuple):
+            self.drop(reason)
+        else:
+            self._drop_job(reason, work.category, work.quantity)
+
+    def process_batch(self, batch: Deque[WorkItem]) -> None:
         """Consume ``batch`` from the left (``close()`` may take the rest of it concurrently)."""
         send = self._send
         shedding = self._shedding
         self._held_since = time.perf_counter()
         while batch:
             try:
-                event, hint = batch.popleft()
+                work = batch.popleft()
             except IndexError:
                 break
-            reason = shedding()
+            reason = shedding() if isinstance(work, tuple) else None  # events only: jobs have their own categories
             if reason is not None:
                 self.drop(reason)  # it would be dropped after all the work: skip the work
                 self.pause()
                 continue
             try:
-                envelope = self.envelope_for(event, hint)
+                envelope = self.build(work)
             except Exception as exc:
                 log_internal_error("build envelope", exc)
-                self.drop(DropReason.INTERNAL_SDK_ERROR)
+                self.drop_work(work, DropReason.INTERNAL_SDK_ERROR)
                 continue
             if envelope is None:
                 continue
@@ -264,5 +306,5 @@ class BatchProcessor:
                 send(envelope)
             except Exception as exc:
                 log_internal_error("transport.send", exc)
-                self.drop(DropReason.INTERNAL_SDK_ERROR)
+                self.drop_work(work, DropReason.INTERNAL_SDK_ERROR)
             self.pause()

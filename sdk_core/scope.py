@@ -43,6 +43,7 @@ class Scope:
     """User, tags, contexts, extras, breadcrumbs and processors that an event picks up; copy-on-write between forks."""
     __slots__ = (
         "_owned",
+        "attachments",
         "breadcrumbs",
         "contexts",
         "extras",
@@ -50,6 +51,7 @@ class Scope:
         "level",
         "parent_span_id",
         "processors",
+        "session",
         "span_id",
         "tags",
         "trace_id",
@@ -67,6 +69,8 @@ class Scope:
         self.level: Optional[str] = None
         self.transaction: Optional[str] = None
         self.processors: list[EventProcessor] = []
+        self.attachments: list[Any] = []
+        self.session: Optional[list[int]] = None  # release health: this request's outcome
         self.trace_id: Optional[str] = None
         self.span_id: Optional[str] = None
         self.parent_span_id: Optional[str] = None
@@ -84,6 +88,8 @@ class Scope:
         child.level = self.level
         child.transaction = self.transaction
         child.processors = self.processors
+        child.attachments = self.attachments
+        child.session = self.session
         child.trace_id = self.trace_id
         child.span_id = self.span_id
         child.parent_span_id = self.parent_span_id
@@ -98,6 +104,7 @@ class Scope:
             self.extras = dict(self.extras)
             self.breadcrumbs = deque(self.breadcrumbs, maxlen=self.breadcrumbs.maxlen)
             self.processors = list(self.processors)
+            self.attachments = list(self.attachments)
             self._owned = True
 
     # -- setters (the public API writes to the isolation scope) ----------------------------
@@ -150,6 +157,16 @@ class Scope:
         """Run ``processor(event, hint)`` on events of this scope; returning None drops the event."""
         self._own()
         self.processors.append(processor)
+
+    def add_attachment(self, attachment: Any) -> None:
+        """Send ``attachment`` (an ``sdk_core.Attachment``) with every event captured in this scope."""
+        self._own()
+        self.attachments.append(attachment)
+
+    def clear_attachments(self) -> None:
+        """Stop sending the attachments added to this scope."""
+        self._own()
+        self.attachments.clear()
 
     def append_breadcrumb(self, crumb: Breadcrumb, max_breadcrumbs: int) -> None:
         """Append a breadcrumb, keeping at most ``max_breadcrumbs`` (oldest dropped first)."""

@@ -23,6 +23,7 @@ from typing import Any, Callable
 from urllib.parse import urlsplit
 
 from sdk_core.devserver.body import MAX_BODY_SIZE, HttpError, decode_body, inflate
+from sdk_core.devserver.items import ItemRow, rows_from_items
 from sdk_core.devserver.server import Request, Response, Route
 from sdk_core.devserver.store import ReceiverStore, dumps
 from sdk_core.devserver.summaries import one_line, summarize
@@ -89,6 +90,7 @@ class Ingest:
         scrub: ScrubHook | None,
         note: Callable[..., None],
         announce: Callable[[list[dict[str, Any]]], None],
+        announce_items: Callable[[list[ItemRow]], None] | None = None,
     ) -> None:
         self.project_id = project_id
         self._store = store
@@ -96,6 +98,7 @@ class Ingest:
         self._scrub = scrub
         self._note = note
         self._announce = announce
+        self._announce_items = announce_items
 
     def routes(self) -> list[Route]:
         """The two POST routes (the key is write-only: any other method gets 405)."""
@@ -167,8 +170,11 @@ class Ingest:
             events.append(self._prepare_event(payload, event_id, envelope_headers, "envelope", len(item.payload)))
         reports = _client_report_outcomes(items, counters)
         counters["events_stored"] = len(events)
-        self._store.store(events, reports, counters)
+        rows = rows_from_items(items, event_id, _now(), self._apply_scrub, dumps, counters)
+        self._store.store(events, reports, counters, rows)
         self._announce(events)
+        if rows and self._announce_items is not None:
+            self._announce_items(rows)
         return Response(200, {"id": event_id} if events and event_id else {})
 
     def _handle_store(self, req: Request) -> Response:

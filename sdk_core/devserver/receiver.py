@@ -35,6 +35,7 @@ from sdk_core.devserver.body import Body, ClientGone, HttpError
 from sdk_core.devserver.console import CONTENT_SECURITY_POLICY, Console, ConsoleResponse, pages
 from sdk_core.devserver.console.routes import Page
 from sdk_core.devserver.ingest import Ingest, ScrubHook, request_key
+from sdk_core.devserver.items import ItemRow, item_line
 from sdk_core.devserver.server import Request, Response, Route, RouteHandler, Server
 from sdk_core.devserver.store import ReceiverStore, StoreClosed
 from sdk_core.devserver.summaries import format_event_line, one_line, write_line
@@ -100,7 +101,13 @@ class Receiver:
             raise
         self._console = Console(self._store) if console else None
         self._ingest = Ingest(
-            self._store, project_id, self._public_key, scrub=scrub, note=self._note, announce=self._announce
+            self._store,
+            project_id,
+            self._public_key,
+            scrub=scrub,
+            note=self._note,
+            announce=self._announce,
+            announce_items=self._announce_items,
         )
         self._lock = threading.Lock()
         self._print_lock = threading.Lock()
@@ -182,6 +189,11 @@ class Receiver:
     def client_reports(self) -> list[dict[str, Any]]:
         """Aggregated client-report outcomes: ``[{"reason", "category", "quantity"}]``."""
         return self._store.client_reports()
+
+    def items(self, kind: str | None = None, **filters: Any) -> list[dict[str, Any]]:
+        """Stored logs (``"log"``), check-ins, session aggregates (``"session"``) or attachments,
+        oldest first; filters: ``event_id=``, ``trace_id=``, ``label=``, ``limit=``."""
+        return self._store.items(kind, **filters)
 
     def stats(self) -> dict[str, Any]:
         """Counters: requests, bytes_received, status_<code>, events_stored, item_<type>, ..."""
@@ -307,6 +319,18 @@ class Receiver:
             with self._print_lock:
                 try:
                     write_line(sys.stderr, line)
+                except (OSError, ValueError):
+                    pass
+
+    def _announce_items(self, rows: list[ItemRow]) -> None:
+        """One line per stored log, check-in, session aggregate or attachment (``verbose`` only)."""
+        if not self.verbose:
+            return
+        for row in rows:
+            line = item_line(row.kind, row.label, orjson.loads(row.payload))
+            with self._print_lock:
+                try:
+                    write_line(self._stream or sys.stdout, line)
                 except (OSError, ValueError):
                     pass
 

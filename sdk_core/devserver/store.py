@@ -16,6 +16,8 @@ from typing import Any, Callable, Iterable
 
 import orjson
 
+from sdk_core.devserver import items as _items
+
 SCHEMA_VERSION = 1
 
 _SCHEMA = """
@@ -89,7 +91,7 @@ class ReceiverStore:
                 self._conn.execute("PRAGMA journal_mode = WAL").fetchall()
                 self._conn.execute("PRAGMA synchronous = NORMAL")
             with self._conn:
-                self._conn.executescript(_SCHEMA)
+                self._conn.executescript(_SCHEMA + _items.SCHEMA)
             version = self._meta_get("schema_version")
             if version is None:
                 with self._conn:
@@ -163,6 +165,7 @@ class ReceiverStore:
         events: Iterable[Mapping[str, Any]],
         client_reports: Iterable[tuple[str, str, int]],
         counters: Mapping[str, int],
+        items: Iterable[_items.ItemRow] = (),
     ) -> list[int]:
         """Write one envelope's events, client-report outcomes and stats in one transaction.
 
@@ -206,6 +209,7 @@ class ReceiverStore:
                             "INSERT INTO client_reports (reason, category, quantity) VALUES (?, ?, ?)",
                             (reason, category, quantity),
                         )
+                _items.insert(self._conn, items)
                 self._bump(counters)
         return ids
 
@@ -222,6 +226,29 @@ class ReceiverStore:
         with self._lock:
             self._check_open()
             return _select_client_reports(self._conn)
+
+    def items(self, kind: str | None = None, **filters: Any) -> list[dict[str, Any]]:
+        """Stored logs, check-ins, session aggregates, attachments (see ``items.select_items``)."""
+        with self._lock:
+            self._check_open()
+            return _items.select_items(self._conn, kind, **filters)
+
+    def events_with_text(self, text: str, limit: int = 200) -> list[dict[str, Any]]:
+        """Newest first: ``{id, event_id, level, summary}`` of events whose payload contains ``text``
+        (the console's trace page looks up a trace id this way)."""
+        with self._lock:
+            self._check_open()
+            rows = self._conn.execute(
+                "SELECT id, event_id, level, summary FROM events WHERE instr(payload, ?) > 0 ORDER BY id DESC LIMIT ?",
+                (text, max(0, int(limit))),
+            ).fetchall()
+        return [{"id": r[0], "event_id": r[1], "level": r[2], "summary": r[3]} for r in rows]
+
+    def attachment(self, row_id: int) -> tuple[dict[str, Any], bytes] | None:
+        """One attachment's metadata and bytes, or None."""
+        with self._lock:
+            self._check_open()
+            return _items.select_attachment(self._conn, row_id)
 
     def stats(self) -> dict[str, Any]:
         """The ingest counters (requests, bytes_received, status_<code>, events_stored, ...)."""
@@ -408,6 +435,15 @@ def read_client_reports(db_path: str) -> list[dict[str, Any]]:
     conn = open_for_reading(db_path)
     try:
         return _select_client_reports(conn)
+    finally:
+        conn.close()
+
+
+def read_items(db_path: str, kind: str | None = None, limit: int | None = None) -> list[dict[str, Any]]:
+    """Logs, check-ins, session aggregates or attachments in a receiver database file, oldest first."""
+    conn = open_for_reading(db_path)
+    try:
+        return _items.select_items(conn, kind, limit=limit)
     finally:
         conn.close()
 

@@ -295,13 +295,13 @@ class HttpTransport:
             return envelope
         for item in envelope.items:
             if item.category in limited:
-                self._discards.record(DropReason.RATELIMIT_BACKOFF.value, item.category)
+                self._discards.record(DropReason.RATELIMIT_BACKOFF.value, item.category, item.quantity)
         return envelope.without(limited)
 
     def _record(self, envelope: Envelope, reason: DropReason) -> None:
         for item in envelope.items:
             if item.type != "client_report":
-                self._discards.record(reason.value, item.category)
+                self._discards.record(reason.value, item.category, item.quantity)
 
     # -- the spool ---------------------------------------------------------------------------
     def _spool_pending(self) -> bool:

@@ -41,6 +41,15 @@ class Item:
         """The rate-limit / client-report category of this item type."""
         return CATEGORY_BY_TYPE.get(self.type, "default")
 
+    @property
+    def quantity(self) -> int:
+        """How many things the item counts as in client reports: a container's ``item_count``, an
+        attachment's bytes (the protocol counts attachments in bytes), else 1."""
+        if self.type == "attachment":
+            return len(self.payload)
+        count = self.headers.get("item_count")
+        return count if isinstance(count, int) and not isinstance(count, bool) and count > 0 else 1
+
 
 @dataclass
 class Envelope:
@@ -183,6 +192,14 @@ def event_envelope(
     return Envelope(headers, [Item("event", payload, {"content_type": "application/json"})])
 
 
+def items_envelope(items: list[Item], event_id: str | None = None) -> Envelope:
+    """An envelope for items that are not events (logs, check-ins, sessions): ``sdk`` and ``sent_at``."""
+    headers: dict[str, Any] = {"sent_at": format_timestamp(time.time()), "sdk": sdk_header()}
+    if event_id is not None:
+        headers["event_id"] = event_id
+    return Envelope(headers, items)
+
+
 def client_report_envelope(item: Item) -> Envelope:
     """An envelope carrying only a client report (no event to ride on)."""
     return Envelope({"sdk": sdk_header()}, [item])
@@ -213,6 +230,7 @@ __all__ = [
     "Item",
     "client_report_envelope",
     "event_envelope",
+    "items_envelope",
     "loads",
     "parse",
     "refresh_sent_at",

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 from urllib.parse import urlencode
 
-from sdk_core.devserver.console import assets
+from sdk_core.devserver.console import assets, items_view
 from sdk_core.devserver.console.event_view import EventView
 from sdk_core.devserver.console.markup import el, join
 from sdk_core.devserver.console.text import LEVELS, str_of
@@ -76,6 +76,14 @@ def pages(console: Console) -> list[tuple[str, Page]]:
             r"/event/(?P<row_id>[0-9]{1,18})/download",
             lambda query, params: console.event_json(row_id(params), download=True),
         ),
+        (r"/logs", lambda query, params: console.items_page("Logs", items_view.logs_body(console.store, query))),
+        (r"/monitors", lambda query, params: console.items_page("Monitors", items_view.monitors_body(console.store))),
+        (r"/releases", lambda query, params: console.items_page("Releases", items_view.releases_body(console.store))),
+        (
+            r"/trace/(?P<trace_id>[0-9a-f]{32})",
+            lambda query, params: console.items_page("Trace", items_view.trace_body(console.store, params["trace_id"])),
+        ),
+        (r"/attachment/(?P<row_id>[0-9]{1,18})", lambda query, params: console.attachment(row_id(params))),
         (r"/static/(?P<name>[a-z0-9][a-z0-9.-]{0,63})", lambda query, params: console.asset(params["name"])),
     ]
 
@@ -85,6 +93,7 @@ class Console:
 
     def __init__(self, store: ReceiverStore) -> None:
         self._store = store
+        self.store = store
         self._cache: OrderedDict[int, dict[str, Any]] = OrderedDict()
         self._cache_lock = threading.Lock()
 
@@ -262,7 +271,23 @@ class Console:
             return self._not_found()
         summary = self._summary()
         view = EventView(row)
-        return _html(page(view.title, view.render(), body_class="page-event", summary=summary))
+        body = join(view.render(), items_view.attachments_section(self._store, str_of(row.get("event_id"))))
+        return _html(page(view.title, body, body_class="page-event", summary=summary))
+
+    def items_page(self, name: str, body: Any) -> ConsoleResponse:
+        """``/logs``, ``/monitors``, ``/releases``, ``/trace/<id>``: a body from ``items_view``."""
+        title = f"{name} \u00b7 CodeRadar receiver"
+        return _html(page(title, body, body_class=f"page-{name.lower()}", summary=self._summary()))
+
+    def attachment(self, row_id: int) -> ConsoleResponse:
+        """``/attachment/<row id>``: the bytes as stored, always as a download, never rendered."""
+        found = self._store.attachment(row_id)
+        if found is None:
+            return self._not_found()
+        meta, data = found
+        name = re.sub(r"[^0-9A-Za-z._-]", "_", str_of(meta.get("filename")))[:100] or f"attachment-{row_id}"
+        headers = [("Content-Disposition", f'attachment; filename="{name}"')]
+        return ConsoleResponse(200, data, "application/octet-stream", headers)
 
     def event_json(self, row_id: int, *, download: bool) -> ConsoleResponse:
         """``/event/<row id>.json`` (and ``/download`` as an attachment): the payload exactly as stored."""

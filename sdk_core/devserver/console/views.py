@@ -137,6 +137,9 @@ def summary_html(s: Mapping[str, Any], *, live: bool) -> Html:
     )
 
 
+_NAV = (("Events", "/"), ("Logs", "/logs"), ("Monitors", "/monitors"), ("Releases", "/releases"))
+
+
 def page(title: str, body: Any, *, body_class: str, summary: Mapping[str, Any], live: bool = False) -> bytes:
     """A whole HTML page: head with the static CSS/JS (no inline script or style), header, ``body``."""
     doc = join(
@@ -158,6 +161,12 @@ def page(title: str, body: Any, *, body_class: str, summary: Mapping[str, Any], 
                 el(
                     "header",
                     el("a", el("span", "CodeRadar", class_="brand-name"), " local receiver", href="/", class_="brand"),
+                    el(
+                        "nav",
+                        [el("a", name, href=href) for name, href in _NAV],
+                        class_="sections",
+                        id="sections",
+                    ),
                     summary_html(summary, live=live),
                     class_="top",
                 ),
