@@ -103,9 +103,7 @@ _TOKEN = r"(?P<secret>[" + _TOKEN_CHARS + r"]{15,511}[A-Za-z0-9_\-+/=~])(?![A-Za
 CONTEXT_TOKEN = PatternRule(
     id="context-token",
     category="credential",
-    pattern=(
-        r"(?<![A-Za-z])(?i:keys?|tokens?|secrets?|session(?:[ _-]?id)?|supplied|provided)" + _FILLER + _TOKEN
-    ),
+    pattern=(r"(?<![A-Za-z])(?i:keys?|tokens?|secrets?|session(?:[ _-]?id)?|supplied|provided)" + _FILLER + _TOKEN),
     validator=_validate_token,
     description=(
         "a high-entropy token right after a context word in free text (`token X expired`, "
