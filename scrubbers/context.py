@@ -166,10 +166,10 @@ QUERY_CREDENTIAL = PatternRule(
     description=(
         "credential-carrying query parameters (`?key=` Google API keys, `sig=`/`signature=` signed URLs, OAuth `code=`)"
     ),
+    # found by the assignment scanner's pass over every "name=" (no pass of its own);
     # access_token=, id_token= and signature= are token-field names, found by the key rules
-    prefilter=r"key=|sig=|code=",
-    prefilter_view="lower",
-    anchored=True,
+    prefilter="key|sig|code",
+    prefilter_view="assignment",
 )
 
 DEFAULT_CONTEXT_RULES: tuple[PatternRule, ...] = (

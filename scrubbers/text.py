@@ -39,9 +39,11 @@ class TextScrubber:
     names) survive while one-off strings age out. Strings with a finding are never remembered.
     """
 
-    def __init__(self, scanner: Scanner, hash_key: bytes | None) -> None:
+    def __init__(self, scanner: Scanner, hash_key: bytes | None, builtin_only: bool = False) -> None:
         self.scanner = scanner
         self.hash_key = hash_key
+        # only the built-in value rules are known to find nothing inside a timestamp
+        self.builtin_only = builtin_only
         self.clean: dict[str, None] = {}
         self.clean_old: dict[str, None] = {}
 
@@ -63,7 +65,9 @@ class TextScrubber:
         if scanner.empty or not texts:
             return {}
         # the walk already skipped strings known to be clean; timestamps provably hold nothing
-        parts = [t for t in dict.fromkeys(texts) if not _is_timestamp(t)]
+        parts = list(dict.fromkeys(texts))
+        if self.builtin_only:
+            parts = [t for t in parts if not _is_timestamp(t)]
         if not parts:
             return {}
         blob = _SEP.join(parts)

@@ -153,3 +153,14 @@ class TestFalsePositives:
             ("redis://:s3cret@cache.internal:6379/0", "redis://:[Filtered]@cache.internal:6379/0"),
         ]:
             assert ENGINE.scrub_text(url) == want
+
+
+def test_custom_rules_still_see_timestamps() -> None:
+    """The built-in rules skip ISO timestamps as a speed-up; a custom rule about dates still sees them."""
+    birthday = scrubbers.PatternRule(id="birth-date", pattern=r"\b1987-\d\d-\d\d", category="pii")
+    engine = scrubbers.compile_rules([*scrubbers.DEFAULT, birthday])
+    event: dict[str, Any] = {"extra": {"born": "1987-04-12T00:00:00Z"}}
+    engine.scrub_in_place(event)
+    assert event["extra"]["born"] == "[Filtered]T00:00:00Z"
+    plain = _scrubbed({"extra": {"at": "2024-05-01T10:22:33.123Z"}})
+    assert plain["extra"]["at"] == "2024-05-01T10:22:33.123Z"
