@@ -36,11 +36,14 @@ _NOT_SECRET = frozenset(("none", "null", "true", "false", "undefined", "redacted
 
 
 def _worth_tracking(value: str) -> bool:
-    """Long or digit-bearing values only: a 3-letter "yes" under a token key is no fingerprint."""
+    """Values that read as secrets, not words: ``credentials: "included"`` must not filter every
+    "included" in the event, while ``hunter2`` and a 40-character key are worth finding again."""
     n = len(value)
     if n < 6 or n > 4096 or value.lower() in _NOT_SECRET or is_placeholder(value):
         return False
-    return n >= 8 or any(c.isdigit() for c in value)
+    if n >= 16:
+        return True
+    return not value.isalpha()  # digits, symbols or spaces mixed in
 
 
 def path_of(chain: Chain, key: object = None, with_key: bool = False) -> tuple[Any, ...]:

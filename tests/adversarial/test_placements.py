@@ -164,3 +164,13 @@ def test_custom_rules_still_see_timestamps() -> None:
     assert event["extra"]["born"] == "[Filtered]T00:00:00Z"
     plain = _scrubbed({"extra": {"at": "2024-05-01T10:22:33.123Z"}})
     assert plain["extra"]["at"] == "2024-05-01T10:22:33.123Z"
+
+
+def test_a_value_filtered_by_name_is_filtered_elsewhere_but_words_are_not() -> None:
+    """A secret seen under a sensitive name is found again in a repr; a plain word under one is not."""
+    event: dict[str, Any] = {
+        "extra": {"token": "tok-7f3a9c1e5b2d", "credentials": "included"},
+        "message": "call(17, 'tok-7f3a9c1e5b2d') with cookies included",
+    }
+    out = _scrubbed(event)
+    assert out["message"] == "call(17, '[Filtered]') with cookies included"
