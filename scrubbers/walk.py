@@ -29,6 +29,8 @@ _NAME_KEYS = ("name", "key", "Name", "Key", "NAME", "KEY")
 Chain = Optional[Tuple[Any, Any]]  # (parent_chain, key): a path built only when needed
 _NOT_SCANNED = (None, ())
 CLEAN_KEY: Any = (None, ())  # cached verdict for the common case: no rule, nothing inside the key
+VALUE_KEY: Any = tuple([None, ()])  # a clean "value"/"Value" key: judged by a sibling "name" (not CLEAN_KEY)
+_VALUE_KEYS = frozenset(("value", "Value", "VALUE"))
 
 
 _KNOWN_PRIO = -1_000_000  # a copy of a known secret beats any pattern at the same place
@@ -178,22 +180,19 @@ class Walk:
             holder[fkey] = new
             self.remarks.append((path_of(hchain, fkey, True), [["log-argument", "s"]], len(formatted)))
 
-    def pair_dict(self, d: dict[Any, Any], chain: Chain) -> None:
-        """``{"name": "DB_PASSWORD", "value": ...}`` and its spellings: the value takes the name's key rule."""
-        vk = "value" if "value" in d else "Value"
+    def pair_rule(self, d: dict[Any, Any], value: Any) -> Optional[Rule]:
+        """``{"name": "DB_PASSWORD", "value": ...}`` and its spellings: the rule the value takes from its name."""
         for nk in _NAME_KEYS:
             name = d.get(nk)
             if type(name) is str:
                 break
         else:
-            return
+            return None
         cls = self.classify(name)
-        value = d[vk]
         weak = self.state.weak
         if cls is None and weak is not None and type(value) is str and key_tokens(name)[-1:] in weak.names:
             cls = weak.rule if high_entropy(value) else None
-        if isinstance(cls, (KeyRule, PatternRule)) and self.whole(cls, d, vk, value, chain):
-            d.pop(vk, None)
+        return cls if isinstance(cls, (KeyRule, PatternRule)) else None
 
     # ------------------------------------------------------------------ whole values
     def whole(self, rule: Rule, container: Any, key: Any, value: Any, chain: Chain) -> bool:
@@ -263,10 +262,12 @@ class Walk:
         if cls is None and ks and not (self.skip_short and len(ks) < 16 and ks.isidentifier()):
             hits = tuple(self.text.scan(ks))
         info = (cls, hits)
+        if cls is None and not hits and ks in _VALUE_KEYS:
+            info = VALUE_KEY
         if type(key) is str and not hits:
             if len(self.kinfo) > 20_000:
                 self.kinfo.clear()
-            self.kinfo[key] = CLEAN_KEY if cls is None else info
+            self.kinfo[key] = CLEAN_KEY if cls is None and info is not VALUE_KEY else info
         return info
 
     def renamed(self, d: dict[Any, Any], k: Any, hits: Any, chain: Chain) -> str:
@@ -304,8 +305,6 @@ class Walk:
             if depth > MAX_DEPTH:
                 self.too_deep(d, chain)
                 return
-            if "value" in d or "Value" in d:  # a name/value pair: K8s env, HAR, AWS tags
-                self.pair_dict(d, chain)
             removals: Optional[list[Any]] = None
             renames: Optional[list[tuple[Any, Any, Any, Optional[PathState]]]] = None
             for k, v in d.items():
@@ -335,6 +334,15 @@ class Walk:
                     continue
                 if info is None or type(k) is not str:
                     info = self.key_info(k)
+                if info is VALUE_KEY:  # "value" next to a "name": a name/value pair (K8s env, HAR, AWS tags)
+                    prule = self.pair_rule(d, v)
+                    if prule is not None:
+                        if whole(prule, d, k, v, chain):
+                            if removals is None:
+                                removals = []
+                            removals.append(k)
+                        continue
+                    info = CLEAN_KEY
                 if info is not CLEAN_KEY:
                     cls = info[0]
                     if cls is not None:
