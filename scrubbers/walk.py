@@ -5,7 +5,6 @@ Hot code: the loops bind attributes to locals and dispatch on ``type(value) is .
 
 from __future__ import annotations
 
-from bisect import bisect_right
 from typing import Any, Callable, Optional, Tuple
 
 from scrubbers.actions import FILTERED, REMARK_CODE, is_placeholder, replacement
@@ -15,7 +14,6 @@ from scrubbers.logentry import scrub_arguments
 from scrubbers.meta import add_remarks
 from scrubbers.paths import PathState
 from scrubbers.rules import Action, KeyRule, PatternRule, Rule
-from scrubbers.scan import Hit
 from scrubbers.text import ScrubState, WeakKey
 
 __all__ = ["MAX_DEPTH", "Walk", "fail_closed"]
@@ -33,7 +31,6 @@ VALUE_KEY: Any = tuple([None, ()])  # a clean "value"/"Value" key: judged by a s
 _VALUE_KEYS = frozenset(("value", "Value", "VALUE"))
 
 
-_KNOWN_PRIO = -1_000_000  # a copy of a known secret beats any pattern at the same place
 _NOT_SECRET = frozenset(("none", "null", "true", "false", "undefined", "redacted", "filtered", "********"))
 
 
@@ -90,9 +87,10 @@ class Walk:
             self.log_entries(event)
             self.dict_(event, None, 0, self.state.paths_start)
             if self.texts:
-                found = text_scrubber.scan_many(self.texts)
-                if self.known:
-                    found = self.known_elsewhere(found)
+                # a value filtered under a sensitive name is a secret wherever else it shows up:
+                # charge(token) puts it in the task frame's "token" local (filtered by name) and in
+                # the caller frame's "args" repr (no name to go by)
+                found = text_scrubber.scan_many(self.texts, self.known)
                 for i, hits in found.items():
                     if hits:
                         container, key, chain = self.leaves[i]
@@ -105,37 +103,6 @@ class Walk:
                 event[_META] = meta
         for path, rem, length in self.remarks:
             add_remarks(event, path, rem, length)
-
-    def known_elsewhere(self, found: dict[int, list[Hit]]) -> dict[int, list[Hit]]:
-        """A value filtered under a sensitive key is a secret wherever else it shows up in the event.
-
-        ``charge(token)`` puts the token in the task frame's ``token`` local (filtered by name)
-        and in the caller frame's ``args`` tuple repr (no name to go by): the second copy is
-        found here by the first.
-        """
-        texts = self.texts
-        blob = "\x00".join(texts)
-        starts: list[int] = []
-        extra: dict[int, list[Hit]] = {}
-        for secret, rule in self.known.items():
-            pos = blob.find(secret)
-            while pos >= 0:
-                if not starts:
-                    off = 0
-                    for t in texts:
-                        starts.append(off)
-                        off += len(t) + 1
-                k = bisect_right(starts, pos) - 1
-                local = pos - starts[k]
-                if local + len(secret) <= len(texts[k]):
-                    extra.setdefault(k, []).append((local, local + len(secret), _KNOWN_PRIO, rule))
-                pos = blob.find(secret, pos + len(secret))
-        if not extra:
-            return found
-        merged = dict(found)
-        for k, hits in extra.items():
-            merged[k] = self.text.resolve(found.get(k, []) + hits)
-        return dict(sorted(merged.items()))
 
     # ------------------------------------------------------------------ log arguments
     def log_entries(self, event: dict[Any, Any]) -> None:

@@ -174,3 +174,12 @@ def test_a_value_filtered_by_name_is_filtered_elsewhere_but_words_are_not() -> N
     }
     out = _scrubbed(event)
     assert out["message"] == "call(17, '[Filtered]') with cookies included"
+
+
+def test_a_string_holding_a_known_secret_is_never_cached_as_clean() -> None:
+    """The second identical event is scrubbed like the first (the repr is not remembered as clean)."""
+    engine = scrubbers.compile_rules()
+    for _ in range(2):
+        event: dict[str, Any] = {"extra": {"token": "tok-7f3a9c1e5b2d", "args": "(17, 'tok-7f3a9c1e5b2d')"}}
+        engine.scrub_in_place(event)
+        assert event["extra"]["args"] == "(17, '[Filtered]')"
