@@ -18,10 +18,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import scrubbers  # noqa: E402
-from tests.adversarial.generate import cases  # noqa: E402
-from tests.adversarial.others import faker_samples, vendor_samples  # noqa: E402
-from tests.adversarial.score import Score, score_cases, score_samples  # noqa: E402
+import scrubbers
+from tests.adversarial.generate import cases
+from tests.adversarial.others import faker_samples, vendor_samples
+from tests.adversarial.score import Score, score_cases, score_samples
 
 
 def _pct(pair: list[int]) -> str:

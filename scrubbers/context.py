@@ -103,9 +103,7 @@ _TOKEN = r"(?P<secret>[" + _TOKEN_CHARS + r"]{15,511}[A-Za-z0-9_\-+/=~])(?![A-Za
 CONTEXT_TOKEN = PatternRule(
     id="context-token",
     category="credential",
-    pattern=(
-        r"(?<![A-Za-z])(?i:keys?|tokens?|secrets?|session(?:[ _-]?id)?|supplied|provided)" + _FILLER + _TOKEN
-    ),
+    pattern=(r"(?<![A-Za-z])(?i:keys?|tokens?|secrets?|session(?:[ _-]?id)?|supplied|provided)" + _FILLER + _TOKEN),
     validator=_validate_token,
     description=(
         "a high-entropy token right after a context word in free text (`token X expired`, "
@@ -168,10 +166,10 @@ QUERY_CREDENTIAL = PatternRule(
     description=(
         "credential-carrying query parameters (`?key=` Google API keys, `sig=`/`signature=` signed URLs, OAuth `code=`)"
     ),
+    # found by the assignment scanner's pass over every "name=" (no pass of its own);
     # access_token=, id_token= and signature= are token-field names, found by the key rules
-    prefilter=r"key=|sig=|code=",
-    prefilter_view="lower",
-    anchored=True,
+    prefilter="key|sig|code",
+    prefilter_view="assignment",
 )
 
 DEFAULT_CONTEXT_RULES: tuple[PatternRule, ...] = (

@@ -58,7 +58,8 @@ class Engine:
         path_rules = [r for r in active if isinstance(r, PathRule)]
         paths = PathMatcher(path_rules) if path_rules else None
         classifier = KeyClassifier(key_rules, allow_keys)
-        self.text = TextScrubber(Scanner(pattern_rules, key_rules, classifier, order), hash_key)
+        builtin_only = all(r in BUILTIN_PATTERN_RULES for r in pattern_rules)
+        self.text = TextScrubber(Scanner(pattern_rules, key_rules, classifier, order), hash_key, builtin_only)
         """The value-rule scanner and the clean-string cache (shared by every walk)."""
         self.state = ScrubState(
             text=self.text,
@@ -68,7 +69,7 @@ class Engine:
             paths_start=paths.start if paths is not None else None,
             # Identifier-like strings under 16 characters cannot hold anything the built-in value
             # rules look for; with custom pattern rules every string is scanned.
-            skip_short=all(r in BUILTIN_PATTERN_RULES for r in pattern_rules),
+            skip_short=builtin_only,
             hash_key=hash_key,
             # bare key/sig/code fields: filtered when the value is a token, under the context-token rule
             weak=WeakKey(CONTEXT_TOKEN, _WEAK) if CONTEXT_TOKEN in pattern_rules else None,

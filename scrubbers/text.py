@@ -21,6 +21,7 @@ __all__ = ["ScrubState", "TextScrubber"]
 _SEP = "\x00"
 CACHE_MAX_ENTRIES = 8192
 CACHE_MAX_LEN = 2048
+_KNOWN_PRIO = -1_000_000  # a copy of a known secret beats any pattern at the same place
 
 
 _TIMESTAMP_RE = re.compile(r"\d{4}-\d\d-\d\d[T ]\d\d:\d\d(?::\d\d(?:[.,]\d{1,9})?)?(?:Z|[+-]\d\d:?\d\d)?")
@@ -39,9 +40,11 @@ class TextScrubber:
     names) survive while one-off strings age out. Strings with a finding are never remembered.
     """
 
-    def __init__(self, scanner: Scanner, hash_key: bytes | None) -> None:
+    def __init__(self, scanner: Scanner, hash_key: bytes | None, builtin_only: bool = False) -> None:
         self.scanner = scanner
         self.hash_key = hash_key
+        # only the built-in value rules are known to find nothing inside a timestamp
+        self.builtin_only = builtin_only
         self.clean: dict[str, None] = {}
         self.clean_old: dict[str, None] = {}
 
@@ -53,17 +56,21 @@ class TextScrubber:
         """Sort hits and drop overlaps (earliest first, then rule order, then longest)."""
         return self.scanner.resolve(hits) if len(hits) > 1 else hits
 
-    def scan_many(self, texts: list[str]) -> dict[int, list[Hit]]:
+    def scan_many(self, texts: list[str], known: dict[str, Rule] | None = None) -> dict[int, list[Hit]]:
         """Scan many strings as one joined text; returns hits per string index (local offsets).
 
         A string that occurs several times in the event (a request repr in every frame's
-        locals) is scanned once; each occurrence gets its own copy of the hits.
+        locals) is scanned once; each occurrence gets its own copy of the hits. ``known`` maps
+        values already filtered elsewhere in the event to their rule: every further copy of one
+        is a hit too (and a string holding one is never remembered as clean).
         """
         scanner = self.scanner
         if scanner.empty or not texts:
             return {}
         # the walk already skipped strings known to be clean; timestamps provably hold nothing
-        parts = [t for t in dict.fromkeys(texts) if not _is_timestamp(t)]
+        parts = list(dict.fromkeys(texts))
+        if self.builtin_only:
+            parts = [t for t in parts if not _is_timestamp(t)]
         if not parts:
             return {}
         blob = _SEP.join(parts)
@@ -88,6 +95,8 @@ class TextScrubber:
                         k += 1
             for k in rescan:
                 found[k] = scanner.scan(parts[k])
+        if known:
+            self._find_known(blob, parts, known, found)
         self._remember_clean(parts, found)
         if not found:
             return {}
@@ -95,6 +104,26 @@ class TextScrubber:
             return {k: found[k] for k in sorted(found)}
         by_text = {parts[k]: h for k, h in found.items()}
         return {i: list(by_text[t]) for i, t in enumerate(texts) if t in by_text}
+
+    def _find_known(self, blob: str, parts: list[str], known: dict[str, Rule], found: dict[int, list[Hit]]) -> None:
+        starts: list[int] = []
+        touched: set[int] = set()
+        for secret, rule in known.items():
+            pos = blob.find(secret)
+            while pos >= 0:
+                if not starts:
+                    off = 0
+                    for t in parts:
+                        starts.append(off)
+                        off += len(t) + 1
+                k = bisect_right(starts, pos) - 1
+                local = pos - starts[k]
+                if local + len(secret) <= len(parts[k]):
+                    found.setdefault(k, []).append((local, local + len(secret), _KNOWN_PRIO, rule))
+                    touched.add(k)
+                pos = blob.find(secret, pos + len(secret))
+        for k in touched:
+            found[k] = self.resolve(found[k])
 
     def _remember_clean(self, parts: list[str], found: dict[int, list[Hit]]) -> None:
         clean = self.clean

@@ -5,7 +5,6 @@ Hot code: the loops bind attributes to locals and dispatch on ``type(value) is .
 
 from __future__ import annotations
 
-from bisect import bisect_right
 from typing import Any, Callable, Optional, Tuple
 
 from scrubbers.actions import FILTERED, REMARK_CODE, is_placeholder, replacement
@@ -15,7 +14,6 @@ from scrubbers.logentry import scrub_arguments
 from scrubbers.meta import add_remarks
 from scrubbers.paths import PathState
 from scrubbers.rules import Action, KeyRule, PatternRule, Rule
-from scrubbers.scan import Hit
 from scrubbers.text import ScrubState, WeakKey
 
 __all__ = ["MAX_DEPTH", "Walk", "fail_closed"]
@@ -29,18 +27,22 @@ _NAME_KEYS = ("name", "key", "Name", "Key", "NAME", "KEY")
 Chain = Optional[Tuple[Any, Any]]  # (parent_chain, key): a path built only when needed
 _NOT_SCANNED = (None, ())
 CLEAN_KEY: Any = (None, ())  # cached verdict for the common case: no rule, nothing inside the key
+VALUE_KEY: Any = tuple([None, ()])  # a clean "value"/"Value" key: judged by a sibling "name" (not CLEAN_KEY)
+_VALUE_KEYS = frozenset(("value", "Value", "VALUE"))
 
 
-_KNOWN_PRIO = -1_000_000  # a copy of a known secret beats any pattern at the same place
 _NOT_SECRET = frozenset(("none", "null", "true", "false", "undefined", "redacted", "filtered", "********"))
 
 
 def _worth_tracking(value: str) -> bool:
-    """Long or digit-bearing values only: a 3-letter "yes" under a token key is no fingerprint."""
+    """Values that read as secrets, not words: ``credentials: "included"`` must not filter every
+    "included" in the event, while ``hunter2`` and a 40-character key are worth finding again."""
     n = len(value)
     if n < 6 or n > 4096 or value.lower() in _NOT_SECRET or is_placeholder(value):
         return False
-    return n >= 8 or any(c.isdigit() for c in value)
+    if n >= 16:
+        return True
+    return not value.isalpha()  # digits, symbols or spaces mixed in
 
 
 def path_of(chain: Chain, key: object = None, with_key: bool = False) -> tuple[Any, ...]:
@@ -85,9 +87,10 @@ class Walk:
             self.log_entries(event)
             self.dict_(event, None, 0, self.state.paths_start)
             if self.texts:
-                found = text_scrubber.scan_many(self.texts)
-                if self.known:
-                    found = self.known_elsewhere(found)
+                # a value filtered under a sensitive name is a secret wherever else it shows up:
+                # charge(token) puts it in the task frame's "token" local (filtered by name) and in
+                # the caller frame's "args" repr (no name to go by)
+                found = text_scrubber.scan_many(self.texts, self.known)
                 for i, hits in found.items():
                     if hits:
                         container, key, chain = self.leaves[i]
@@ -100,37 +103,6 @@ class Walk:
                 event[_META] = meta
         for path, rem, length in self.remarks:
             add_remarks(event, path, rem, length)
-
-    def known_elsewhere(self, found: dict[int, list[Hit]]) -> dict[int, list[Hit]]:
-        """A value filtered under a sensitive key is a secret wherever else it shows up in the event.
-
-        ``charge(token)`` puts the token in the task frame's ``token`` local (filtered by name)
-        and in the caller frame's ``args`` tuple repr (no name to go by): the second copy is
-        found here by the first.
-        """
-        texts = self.texts
-        blob = "\x00".join(texts)
-        starts: list[int] = []
-        extra: dict[int, list[Hit]] = {}
-        for secret, rule in self.known.items():
-            pos = blob.find(secret)
-            while pos >= 0:
-                if not starts:
-                    off = 0
-                    for t in texts:
-                        starts.append(off)
-                        off += len(t) + 1
-                k = bisect_right(starts, pos) - 1
-                local = pos - starts[k]
-                if local + len(secret) <= len(texts[k]):
-                    extra.setdefault(k, []).append((local, local + len(secret), _KNOWN_PRIO, rule))
-                pos = blob.find(secret, pos + len(secret))
-        if not extra:
-            return found
-        merged = dict(found)
-        for k, hits in extra.items():
-            merged[k] = self.text.resolve(found.get(k, []) + hits)
-        return dict(sorted(merged.items()))
 
     # ------------------------------------------------------------------ log arguments
     def log_entries(self, event: dict[Any, Any]) -> None:
@@ -175,22 +147,19 @@ class Walk:
             holder[fkey] = new
             self.remarks.append((path_of(hchain, fkey, True), [["log-argument", "s"]], len(formatted)))
 
-    def pair_dict(self, d: dict[Any, Any], chain: Chain) -> None:
-        """``{"name": "DB_PASSWORD", "value": ...}`` and its spellings: the value takes the name's key rule."""
-        vk = "value" if "value" in d else "Value"
+    def pair_rule(self, d: dict[Any, Any], value: Any) -> Optional[Rule]:
+        """``{"name": "DB_PASSWORD", "value": ...}`` and its spellings: the rule the value takes from its name."""
         for nk in _NAME_KEYS:
             name = d.get(nk)
             if type(name) is str:
                 break
         else:
-            return
+            return None
         cls = self.classify(name)
-        value = d[vk]
         weak = self.state.weak
         if cls is None and weak is not None and type(value) is str and key_tokens(name)[-1:] in weak.names:
             cls = weak.rule if high_entropy(value) else None
-        if isinstance(cls, (KeyRule, PatternRule)) and self.whole(cls, d, vk, value, chain):
-            d.pop(vk, None)
+        return cls if isinstance(cls, (KeyRule, PatternRule)) else None
 
     # ------------------------------------------------------------------ whole values
     def whole(self, rule: Rule, container: Any, key: Any, value: Any, chain: Chain) -> bool:
@@ -260,10 +229,12 @@ class Walk:
         if cls is None and ks and not (self.skip_short and len(ks) < 16 and ks.isidentifier()):
             hits = tuple(self.text.scan(ks))
         info = (cls, hits)
+        if cls is None and not hits and ks in _VALUE_KEYS:
+            info = VALUE_KEY
         if type(key) is str and not hits:
             if len(self.kinfo) > 20_000:
                 self.kinfo.clear()
-            self.kinfo[key] = CLEAN_KEY if cls is None else info
+            self.kinfo[key] = CLEAN_KEY if cls is None and info is not VALUE_KEY else info
         return info
 
     def renamed(self, d: dict[Any, Any], k: Any, hits: Any, chain: Chain) -> str:
@@ -301,8 +272,6 @@ class Walk:
             if depth > MAX_DEPTH:
                 self.too_deep(d, chain)
                 return
-            if "value" in d or "Value" in d:  # a name/value pair: K8s env, HAR, AWS tags
-                self.pair_dict(d, chain)
             removals: Optional[list[Any]] = None
             renames: Optional[list[tuple[Any, Any, Any, Optional[PathState]]]] = None
             for k, v in d.items():
@@ -332,6 +301,15 @@ class Walk:
                     continue
                 if info is None or type(k) is not str:
                     info = self.key_info(k)
+                if info is VALUE_KEY:  # "value" next to a "name": a name/value pair (K8s env, HAR, AWS tags)
+                    prule = self.pair_rule(d, v)
+                    if prule is not None:
+                        if whole(prule, d, k, v, chain):
+                            if removals is None:
+                                removals = []
+                            removals.append(k)
+                        continue
+                    info = CLEAN_KEY
                 if info is not CLEAN_KEY:
                     cls = info[0]
                     if cls is not None:

@@ -39,7 +39,13 @@ def _log_arg(v: str) -> dict[str, Any]:
 
 
 def _password_log(v: str) -> dict[str, Any]:
-    return {"logentry": {"message": "login failed with password %s", "params": [v], "formatted": f"login failed with password {v}"}}  # noqa: E501
+    return {
+        "logentry": {
+            "message": "login failed with password %s",
+            "params": [v],
+            "formatted": f"login failed with password {v}",
+        }
+    }
 
 
 def _password_text(v: str) -> dict[str, Any]:

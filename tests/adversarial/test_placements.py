@@ -153,3 +153,33 @@ class TestFalsePositives:
             ("redis://:s3cret@cache.internal:6379/0", "redis://:[Filtered]@cache.internal:6379/0"),
         ]:
             assert ENGINE.scrub_text(url) == want
+
+
+def test_custom_rules_still_see_timestamps() -> None:
+    """The built-in rules skip ISO timestamps as a speed-up; a custom rule about dates still sees them."""
+    birthday = scrubbers.PatternRule(id="birth-date", pattern=r"\b1987-\d\d-\d\d", category="pii")
+    engine = scrubbers.compile_rules([*scrubbers.DEFAULT, birthday])
+    event: dict[str, Any] = {"extra": {"born": "1987-04-12T00:00:00Z"}}
+    engine.scrub_in_place(event)
+    assert event["extra"]["born"] == "[Filtered]T00:00:00Z"
+    plain = _scrubbed({"extra": {"at": "2024-05-01T10:22:33.123Z"}})
+    assert plain["extra"]["at"] == "2024-05-01T10:22:33.123Z"
+
+
+def test_a_value_filtered_by_name_is_filtered_elsewhere_but_words_are_not() -> None:
+    """A secret seen under a sensitive name is found again in a repr; a plain word under one is not."""
+    event: dict[str, Any] = {
+        "extra": {"token": "tok-7f3a9c1e5b2d", "credentials": "included"},
+        "message": "call(17, 'tok-7f3a9c1e5b2d') with cookies included",
+    }
+    out = _scrubbed(event)
+    assert out["message"] == "call(17, '[Filtered]') with cookies included"
+
+
+def test_a_string_holding_a_known_secret_is_never_cached_as_clean() -> None:
+    """The second identical event is scrubbed like the first (the repr is not remembered as clean)."""
+    engine = scrubbers.compile_rules()
+    for _ in range(2):
+        event: dict[str, Any] = {"extra": {"token": "tok-7f3a9c1e5b2d", "args": "(17, 'tok-7f3a9c1e5b2d')"}}
+        engine.scrub_in_place(event)
+        assert event["extra"]["args"] == "(17, '[Filtered]')"
