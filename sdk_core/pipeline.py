@@ -194,7 +194,7 @@ class BatchProcessor:
         stages: Sequence[Stage],
         drop: Drop,
         send: Callable[[Envelope], None],
-        shedding: Callable[[], DropReason | None] = lambda: None,
+        shedding: Callable[[int], DropReason | None] = lambda queued: None,
     ) -> None:
         self.stages = list(stages)
         self._options = options
@@ -246,7 +246,7 @@ class BatchProcessor:
                 event, hint = batch.popleft()
             except IndexError:
                 break
-            reason = shedding()
+            reason = shedding(0)
             if reason is not None:
                 self.drop(reason)  # it would be dropped after all the work: skip the work
                 self.pause()
