@@ -82,7 +82,7 @@ GIL_SLICE = 0.0005
 _release_gil: Callable[[], None] = getattr(os, "sched_yield", lambda: time.sleep(0))
 """Releases the GIL for a moment (``sched_yield`` costs a few µs; ``sleep(0)`` can cost 50+)."""
 
-CRUMB_CACHE_SIZE = 4096
+CRUMB_CACHE_SIZE = 1024
 """Normalised breadcrumbs kept (as JSON bytes) by identity; the cache is emptied when full."""
 
 
