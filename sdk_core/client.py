@@ -205,6 +205,13 @@ class Client:
         if not self.sampler.keep():
             self._drop(DropReason.SAMPLE_RATE)
             return None
+        shed = self.transport.shedding(len(self._worker)) if self.transport is not None else None
+        if shed is not None:
+            # Captured, but it would be dropped unsent: counted now, without merging or queueing it.
+            self.stats.record_captured()
+            self._drop(shed)
+            event_id = event.get("event_id")
+            return event_id if isinstance(event_id, str) else None
         merged = apply_scopes(event, hint, scope, self._contexts, self.options.max_breadcrumbs)
         if merged is None:
             self._drop(DropReason.EVENT_PROCESSOR)
@@ -426,7 +433,7 @@ def _nowhere(envelope: Envelope) -> None:
     """The send of a client with no transport (it never queues anything)."""
 
 
-def _never() -> DropReason | None:
+def _never(queued: int) -> DropReason | None:
     return None
 
 

@@ -103,7 +103,7 @@ GIL_SLICE = 0.0005
 _release_gil: Callable[[], None] = getattr(os, "sched_yield", lambda: time.sleep(0))
 """Releases the GIL for a moment (``sched_yield`` costs a few µs; ``sleep(0)`` can cost 50+)."""
 
-CRUMB_CACHE_SIZE = 4096
+CRUMB_CACHE_SIZE = 1024
 """Normalised breadcrumbs kept (as JSON bytes) by identity; the cache is emptied when full."""
 
 
@@ -215,7 +215,7 @@ class BatchProcessor:
         stages: Sequence[Stage],
         drop: Drop,
         send: Callable[[Envelope], None],
-        shedding: Callable[[], DropReason | None] = lambda: None,
+        shedding: Callable[[int], DropReason | None] = lambda queued: None,
         drop_job: Callable[[DropReason, str, int], None] | None = None,
     ) -> None:
         self.stages = list(stages)
@@ -288,7 +288,7 @@ class BatchProcessor:
                 work = batch.popleft()
             except IndexError:
                 break
-            reason = shedding() if isinstance(work, tuple) else None  # events only: jobs have their own categories
+            reason = shedding(0) if isinstance(work, tuple) else None  # events only: jobs have their own categories
             if reason is not None:
                 self.drop(reason)  # it would be dropped after all the work: skip the work
                 self.pause()

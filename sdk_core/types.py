@@ -72,6 +72,7 @@ class Transport(BasicTransport, Protocol):
     def begin_close(self) -> None:
         """Shutdown has started: flushes may stop early once everything is safe on disk."""
 
-    def shedding(self) -> DropReason | None:
-        """Why any event sent now would be dropped (endpoint down and nowhere to keep it, rate
-        limited), or None. The worker then counts the drop without spending CPU on the event."""
+    def shedding(self, queued: int = 0) -> DropReason | None:
+        """Why an event offered now, with ``queued`` events ahead of it, would be dropped unsent
+        (endpoint down and nowhere to keep it, rate limited), or None. Read from any thread: the
+        caller then drops before queueing, the worker before spending CPU on the event."""

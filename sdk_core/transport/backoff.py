@@ -15,7 +15,7 @@ class Backoff:
 
     def delay(self, attempt: int, retry_after: float | None = None, rand: float | None = None) -> float:
         """Seconds to wait before retry number ``attempt`` (1-based)."""
-        # The exponent is bounded: after ~1,024 failures in a row 2**n no longer fits a float.
+        # The exponent is capped: a long outage counts thousands of failures, and 2.0 ** 1024 overflows.
         ceiling = min(self.cap, self.base * float(2 ** min(max(0, attempt - 1), 62)))
         r = random.random() if rand is None else rand
         wait = ceiling / 2 + r * ceiling / 2

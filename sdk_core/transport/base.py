@@ -33,7 +33,7 @@ class BaseTransport:
     def begin_close(self) -> None:
         """Nothing to stop early."""
 
-    def shedding(self) -> DropReason | None:
+    def shedding(self, queued: int = 0) -> DropReason | None:
         """Never drops by itself."""
         return None
 

@@ -23,7 +23,8 @@ from __future__ import annotations
 import heapq
 import itertools
 import time
-from typing import TYPE_CHECKING, Callable, NamedTuple
+import zlib
+from typing import TYPE_CHECKING, Any, Callable, NamedTuple
 
 from .._internal_errors import log_internal_error, logger
 from ..types import DropReason
@@ -62,6 +63,22 @@ class Verdict(NamedTuple):
     charged: int
 
 
+class _Parked:
+    """An envelope waiting in the retry heap with its payloads compressed (a quarter of the size)."""
+
+    __slots__ = ("headers", "items")
+
+    def __init__(self, envelope: Envelope) -> None:
+        self.headers = envelope.headers
+        self.items = [(item.type, zlib.compress(item.payload, 1), item.headers) for item in envelope.items]
+
+    def envelope(self) -> Envelope:
+        return Envelope(self.headers, [Item(t, zlib.decompress(p), h) for t, p, h in self.items])
+
+    def __lt__(self, other: Any) -> bool:  # never reached: heap entries differ by sequence number
+        return False
+
+
 class HttpTransport:
     """The ``Transport`` for a DSN: sends through ``HttpSender``; retries or spools what failed.
 
@@ -86,7 +103,7 @@ class HttpTransport:
         self.sender = sender if sender is not None else HttpSender(options, clock)
         self._backoff = Backoff(max_retries=options.max_retries)
         self.rate_limits = RateLimits(clock)
-        self._retries: list[tuple[float, int, int, Envelope]] = []
+        self._retries: list[tuple[float, int, int, _Parked]] = []
         self._seq = itertools.count()
         self._down_until = 0.0
         self._failures = 0
@@ -145,8 +162,8 @@ class HttpTransport:
         """Flush within ``timeout``; what is still in the retry heap is counted as lost."""
         self._closing = True
         self.flush(timeout)
-        for _due, _seq, _attempt, envelope in self._retries:
-            self._record(envelope, DropReason.NETWORK_ERROR)
+        for _due, _seq, _attempt, parked in self._retries:
+            self._record(parked.envelope(), DropReason.NETWORK_ERROR)
         self._retries = []
         self.sender.close()
 
@@ -182,15 +199,19 @@ class HttpTransport:
         self._spool_empty = False
         self._closing = False
 
-    def shedding(self) -> DropReason | None:
-        """Why an event sent now would be dropped unsent: rate limited, or endpoint down with the
-        retry heap full and no spool. Then the worker skips the pipeline for it (storm CPU)."""
+    def shedding(self, queued: int = 0) -> DropReason | None:
+        """Why an event offered now, with ``queued`` ahead of it, would be dropped unsent: rate
+        limited, or endpoint down, no spool, and the retry heap full once those ahead reach it.
+
+        Called from caller threads too (it only reads): in an outage the queue never holds more
+        than the retry heap could take, and the worker skips the pipeline for what it sheds.
+        """
         if self.rate_limits.is_limited("error"):
             return DropReason.RATELIMIT_BACKOFF
         if self._spool is None and self._clock() < self._down_until:
             if self._backoff.max_retries < 1:
                 return DropReason.NETWORK_ERROR
-            if len(self._retries) >= MAX_PENDING_RETRIES:
+            if len(self._retries) + queued >= MAX_PENDING_RETRIES:
                 return DropReason.CACHE_OVERFLOW
         return None
 
@@ -268,13 +289,13 @@ class HttpTransport:
         if len(self._retries) >= MAX_PENDING_RETRIES:
             self._record(envelope, DropReason.CACHE_OVERFLOW)
             return
-        heapq.heappush(self._retries, (due, next(self._seq), attempt, envelope))
+        heapq.heappush(self._retries, (due, next(self._seq), attempt, _Parked(envelope)))
 
     def _run_due_retries(self) -> None:
         now = self._clock()
         while self._retries and self._retries[0][0] <= now:
-            _due, _seq, attempt, envelope = heapq.heappop(self._retries)
-            envelope = self._drop_rate_limited(envelope)
+            _due, _seq, attempt, parked = heapq.heappop(self._retries)
+            envelope = self._drop_rate_limited(parked.envelope())
             if envelope.items:
                 self._attempt(envelope, attempt)
             now = self._clock()

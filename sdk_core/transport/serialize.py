@@ -55,12 +55,16 @@ def _sanitise(value: Any, depth: int) -> Any:
 
 
 def dumps(value: Any) -> bytes | None:
-    """Serialise to JSON bytes, or None if even the fallback fails (never raises)."""
+    """Serialise to JSON bytes, or None if even the fallback fails (never raises).
+
+    The result is an exact-size copy: orjson's own bytes keep its growing working buffer (a 7 KiB
+    event can hold 32 KiB), which adds up in the retry heap during an outage.
+    """
     try:
-        return orjson.dumps(value, default=_fallback, option=_OPTIONS)
+        return bytes(memoryview(orjson.dumps(value, default=_fallback, option=_OPTIONS)))
     except Exception:
         pass
     try:
-        return orjson.dumps(_sanitise(value, 0), default=_fallback, option=_OPTIONS)
+        return bytes(memoryview(orjson.dumps(_sanitise(value, 0), default=_fallback, option=_OPTIONS)))
     except Exception:
         return None

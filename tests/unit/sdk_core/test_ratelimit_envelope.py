@@ -68,3 +68,7 @@ def test_envelope_roundtrip_with_lengths_and_newlines() -> None:
     back = parse(data)
     assert back.event_id == "a" * 32
     assert [i.payload for i in back.items] == [b'{"x":"line\\nbreak"}', b"a\nb\n"]
+
+
+def test_backoff_survives_a_long_outage() -> None:
+    assert Backoff(max_retries=3, base=1.0, cap=30.0).delay(5000, rand=1.0) == 30.0  # no OverflowError

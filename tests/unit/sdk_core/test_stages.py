@@ -248,6 +248,6 @@ def test_shedding_drops_before_any_stage_runs() -> None:
 
     seen, drop = _drops()
     sent: list[Envelope] = []
-    processor = BatchProcessor(validate(DSN), [stage], drop, sent.append, lambda: DropReason.CACHE_OVERFLOW)
+    processor = BatchProcessor(validate(DSN), [stage], drop, sent.append, lambda queued: DropReason.CACHE_OVERFLOW)
     processor.process_batch(deque([({"event_id": "a" * 32}, {}), ({"event_id": "b" * 32}, {})]))
     assert ran == [] and sent == [] and seen == [DropReason.CACHE_OVERFLOW] * 2
