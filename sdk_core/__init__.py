@@ -23,6 +23,7 @@ from ._api import (
     shutdown,
     stats,
 )
+from ._tracing_api import start_span, trace
 from ._version import VERSION
 from .scope import Scope, get_current_scope, get_global_scope, get_isolation_scope, isolation_scope, new_scope
 from .types import DropReason, Event, Hint, Transport
@@ -59,5 +60,7 @@ __all__ = [
     "set_transaction_name",
     "set_user",
     "shutdown",
+    "start_span",
     "stats",
+    "trace",
 ]

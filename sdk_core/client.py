@@ -13,7 +13,7 @@ from ._internal_errors import log_internal_error, logger
 from .event import new_event_id, static_contexts, static_fields
 from .normalize import Normalizer
 from .options import Options
-from .pipeline import BatchProcessor, Scrub, default_stages
+from .pipeline import BatchProcessor, Scrub, default_stages, transaction_stages
 from .sampling import Sampler
 from .scope import Scope, get_isolation_scope
 from .scope_merge import apply_scopes
@@ -75,11 +75,14 @@ class Client:
         self.sampler = Sampler(options.sample_rate)
         self.spool = self._make_spool()
         self.transport = self._make_transport()
+        scrub = _make_scrub(options)
         self.processor = BatchProcessor(
             options,
-            default_stages(options, self._static, self.normalizer, _make_scrub(options), self.stats),
+            default_stages(options, self._static, self.normalizer, scrub, self.stats),
             _drop_counter(self.discards),
             self.transport.send if self.transport is not None else _nowhere,
+            transaction_stages=transaction_stages(options, self._static, self.normalizer, scrub, self.stats),
+            drop_transaction=_drop_counter(self.discards, "transaction"),
         )
         self._worker: Worker[tuple[Event, Hint]] = Worker(
             self.processor.process_batch,
@@ -91,6 +94,7 @@ class Client:
             on_fork=self._after_fork_in_child,
         )
         self._closed = False
+        self.tracing = self._start_tracing()
         self._last_exception = threading.local()
         if self.spool is not None and self.transport is not None and self._spool_has_files():
             self._worker.start()  # replay what an earlier process (or this one) left on disk
@@ -116,6 +120,21 @@ class Client:
 
         transport.on_sent = on_sent
         return transport
+
+    def _start_tracing(self) -> Any:
+        """Tracing's runtime (``sdk_core.tracing.Runtime``) when ``traces_sample_rate``/``traces_sampler`` is set."""
+        if not self.options.tracing or self.transport is None:
+            return None
+        try:
+            from . import tracing
+
+            runtime = tracing.Runtime(self.options, self.capture_transaction, self.discards.record)
+            tracing.set_current(runtime)
+            tracing.install(self.options)
+            return runtime
+        except Exception as exc:
+            log_internal_error("tracing setup", exc)
+            return None
 
     def _make_spool(self) -> Optional[DiskSpool]:
         """The disk spool of ``spool_dir``: one sub-directory per DSN. Never fatal: without it, no spool."""
@@ -167,6 +186,8 @@ class Client:
             self._drop(DropReason.EVENT_PROCESSOR)
             return None
         self.stats.record_captured()
+        if self.tracing is not None:
+            self._add_trace_header(merged)
         # Only before_send reads the hint on the worker; without one, do not keep the exception (and
         # through its traceback the application's frames and locals) alive in the queue.
         queued_hint = hint if self.options.before_send is not None else _NO_HINT
@@ -175,6 +196,32 @@ class Client:
             return None
         event_id = merged.get("event_id")
         return event_id if isinstance(event_id, str) else None
+
+    def capture_transaction(self, event: Event) -> Optional[str]:
+        """Queue a finished transaction (built by ``sdk_core.tracing``) with the scopes' data merged in."""
+        if not self.enabled:
+            return None
+        merged = apply_scopes(event, {}, None, self._contexts, 0, transaction=True)
+        if merged is None:
+            self.discards.record(DropReason.EVENT_PROCESSOR.value, "transaction")
+            return None
+        if not self._worker.submit((merged, _NO_HINT)):
+            self.discards.record(DropReason.QUEUE_OVERFLOW.value, "transaction")
+            return None
+        event_id = merged.get("event_id")
+        return event_id if isinstance(event_id, str) else None
+
+    def _add_trace_header(self, event: Event) -> None:
+        """An error inside a traced span carries its trace's sampling context (envelope header ``trace``)."""
+        try:
+            from .tracing import current_dsc
+
+            dsc = current_dsc()
+        except Exception as exc:
+            log_internal_error("trace header", exc)
+            return
+        if dsc is not None:
+            event["_dsc"] = dsc
 
     def _duplicate(self, hint: Hint) -> bool:
         """The same exception object captured twice in a row on a thread (your ``except`` block,
@@ -235,6 +282,10 @@ class Client:
         self.discards.reset_after_fork()
         self.stats._lock = threading.Lock()
         self.sampler.reset_after_fork()
+        if self.tracing is not None:
+            from .tracing import reset_after_fork
+
+            reset_after_fork()
         if self.transport is not None:
             self.transport.reset_after_fork()
         if self.spool is not None:
@@ -251,6 +302,7 @@ class Client:
             return
         timeout = self.options.shutdown_timeout if timeout is None else timeout
         deadline = time.monotonic() + timeout
+        self._stop_tracing()
         try:
             if self.transport is not None:
                 self.transport.begin_close()
@@ -273,23 +325,32 @@ class Client:
             except Exception:
                 pass
 
+    def _stop_tracing(self) -> None:
+        """Roots still open when the client closes are not sent (tracing's runtime is switched off)."""
+        if self.tracing is None:
+            return
+        from . import tracing
+
+        if tracing.current() is self.tracing:
+            tracing.set_current(None)
+
     def _spool_or_drop(self, items: list[tuple[Event, Hint]], deadline: float) -> None:
         """Events still queued at the end of ``shutdown_timeout``: scrubbed (the full pipeline) and
         spooled while time remains, else dropped and counted. Never written raw."""
         spool = self.spool
         for done, (event, hint) in enumerate(items):
             if spool is None or time.monotonic() >= deadline:
-                for _ in range(len(items) - done):
-                    self._drop(DropReason.NETWORK_ERROR)
+                for left, _hint in items[done:]:
+                    self.discards.record(DropReason.NETWORK_ERROR.value, _category(left))
                 return
             try:
                 envelope = self.processor.envelope_for(event, hint)
             except Exception as exc:
                 log_internal_error("build envelope", exc)
-                self._drop(DropReason.INTERNAL_SDK_ERROR)
+                self.discards.record(DropReason.INTERNAL_SDK_ERROR.value, _category(event))
                 continue
             if envelope is not None and spool.write(envelope) is None:
-                self._drop(DropReason.NETWORK_ERROR)
+                self.discards.record(DropReason.NETWORK_ERROR.value, _category(event))
 
     def _spool_client_report(self) -> None:
         """Counts not yet reported go to disk too: the next process reports them."""
@@ -314,11 +375,16 @@ SPOOL_RESERVE = 0.5
 """Seconds of ``shutdown_timeout`` (at most a quarter of it) kept to spool what is still queued."""
 
 
-def _drop_counter(discards: DiscardCounter) -> Callable[[DropReason], None]:
+def _drop_counter(discards: DiscardCounter, category: str = "error") -> Callable[[DropReason], None]:
     def drop(reason: DropReason) -> None:
-        discards.record(reason.value, "error")
+        discards.record(reason.value, category)
 
     return drop
+
+
+def _category(event: Event) -> str:
+    """The client-report category of a queued item."""
+    return "transaction" if event.get("type") == "transaction" else "error"
 
 
 def _nowhere(envelope: Envelope) -> None:

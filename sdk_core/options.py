@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import os
+import re
 import socket
 from dataclasses import dataclass, fields
 from typing import Any, Callable, Optional, Sequence
@@ -65,7 +66,16 @@ class Options:
     spool_dir: Optional[str] = None
     spool_max_files: int = 1000
     spool_max_bytes: int = 64 * 1024 * 1024
+    traces_sample_rate: Optional[float] = None
+    traces_sampler: Optional[Callable[..., Any]] = None
+    trace_propagation_targets: tuple[Any, ...] = (re.compile(".*"),)
+    before_send_transaction: Optional[Callable[..., Any]] = None
     debug: bool = False
+
+    @property
+    def tracing(self) -> bool:
+        """True when ``traces_sample_rate`` or ``traces_sampler`` is set: spans are recorded and sent."""
+        return self.traces_sample_rate is not None or self.traces_sampler is not None
 
 
 _NAMES = tuple(f.name for f in fields(Options))
@@ -131,6 +141,30 @@ def _seq(name: str, v: Any) -> tuple[Any, ...]:
     if isinstance(v, (str, bytes)) or not isinstance(v, (list, tuple)):
         raise TypeError(f"{name}: expected a list, got {type(v).__name__}")
     return tuple(v)
+
+
+def _opt_rate(name: str, v: Any) -> float | None:
+    return None if v is None else _number(name, v, 0.0, 1.0)
+
+
+def _targets(v: Any) -> tuple[Any, ...]:
+    """``trace_propagation_targets``: strings (regexes matched anywhere in the URL) or compiled patterns."""
+    if v is None:
+        return ()
+    if isinstance(v, (str, bytes)) or not isinstance(v, (list, tuple, set, frozenset)):
+        raise TypeError(f"trace_propagation_targets: expected a list of strings or patterns, got {type(v).__name__}")
+    out: list[Any] = []
+    for item in v:
+        if isinstance(item, str):
+            try:
+                out.append(re.compile(item))
+            except re.error as exc:
+                raise ValueError(f"trace_propagation_targets: {item!r} is not a valid regex ({exc})") from None
+        elif isinstance(item, re.Pattern):
+            out.append(item)
+        else:
+            raise TypeError(f"trace_propagation_targets: expected strings or patterns, found {type(item).__name__}")
+    return tuple(out)
 
 
 def _detect_release() -> str | None:
@@ -221,5 +255,9 @@ def validate(dsn: Any = None, **kwargs: Any) -> Options:
         spool_dir=spool_dir,
         spool_max_files=_int("spool_max_files", g("spool_max_files", 1000), 1),
         spool_max_bytes=_int("spool_max_bytes", g("spool_max_bytes", 64 * 1024 * 1024), 4096),
+        traces_sample_rate=_opt_rate("traces_sample_rate", g("traces_sample_rate")),
+        traces_sampler=_callable("traces_sampler", g("traces_sampler")),
+        trace_propagation_targets=_targets(g("trace_propagation_targets", (".*",))),
+        before_send_transaction=_callable("before_send_transaction", g("before_send_transaction")),
         debug=_bool("debug", g("debug", False)),
     )

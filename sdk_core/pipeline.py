@@ -127,6 +127,40 @@ def before_send_stage(hook: Callable[..., Any]) -> Stage:
     return before_send
 
 
+def finalise_transaction_stage(static: dict[str, Any], normalizer: Normalizer) -> Stage:
+    """A transaction's finalise: static fields, its timestamp, normalised scope data (spans are typed already)."""
+
+    def finalise_transaction(event: Event, hint: Hint) -> Event:
+        for key, value in static.items():
+            if key not in event:
+                event[key] = value
+        ts = event.get("timestamp")
+        if isinstance(ts, (int, float)) and not isinstance(ts, bool):
+            event["timestamp"] = format_timestamp(float(ts))
+        for key in ("extra", "user", "request"):
+            value = event.get(key)
+            if value is not None:
+                event[key] = normalizer.normalize(value)
+        tags = event.get("tags")
+        if isinstance(tags, dict):
+            event["tags"] = {str(k): v if isinstance(v, str) else str(v) for k, v in tags.items()}
+        return event
+
+    return finalise_transaction
+
+
+def transaction_stages(
+    options: Options, static: dict[str, Any], normalizer: Normalizer, scrub: Scrub | None, stats: Stats
+) -> list[Stage]:
+    """Transactions: finalise -> scrub (span descriptions and data too) -> ``before_send_transaction``."""
+    stages = [finalise_transaction_stage(static, normalizer)]
+    if scrub is not None:
+        stages.append(scrub_stage(scrub, stats))
+    if options.before_send_transaction is not None:
+        stages.append(before_send_stage(options.before_send_transaction))
+    return stages
+
+
 def default_stages(
     options: Options, static: dict[str, Any], normalizer: Normalizer, scrub: Scrub | None, stats: Stats
 ) -> list[Stage]:
@@ -147,8 +181,19 @@ class BatchProcessor:
     ``close()``, which spools what the worker did not reach (processed first, never raw).
     """
 
-    def __init__(self, options: Options, stages: Sequence[Stage], drop: Drop, send: Callable[[Envelope], None]) -> None:
+    def __init__(
+        self,
+        options: Options,
+        stages: Sequence[Stage],
+        drop: Drop,
+        send: Callable[[Envelope], None],
+        *,
+        transaction_stages: Sequence[Stage] = (),
+        drop_transaction: Drop | None = None,
+    ) -> None:
         self.stages = list(stages)
+        self.transaction_stages = list(transaction_stages)
+        self._drop_transaction = drop_transaction if drop_transaction is not None else drop
         self._options = options
         self._public_key = options.dsn.public_key if options.dsn is not None else None
         self._drop = drop
@@ -160,18 +205,38 @@ class BatchProcessor:
         if self._options.debug:
             logger.debug("event dropped: %s", reason.value)
 
+    def drop_transaction(self, reason: DropReason) -> None:
+        """Count one dropped transaction (category ``transaction``)."""
+        self._drop_transaction(reason)
+        if self._options.debug:
+            logger.debug("transaction dropped: %s", reason.value)
+
     def envelope_for(self, event: Event, hint: Hint) -> Envelope | None:
-        """The event through every stage, serialised, in its envelope; None if dropped (counted)."""
-        processed = run_stages(self.stages, event, hint, self.drop)
+        """The event through every stage, serialised, in its envelope; None if dropped (counted).
+
+        A transaction (``type: transaction``) runs the transaction stages instead. ``_dsc``, the
+        trace's sampling context set on the caller thread, becomes the envelope's ``trace`` header.
+        """
+        dsc = event.pop("_dsc", None)
+        if event.get("type") == "transaction":
+            stages, drop = self.transaction_stages, self.drop_transaction
+        else:
+            stages, drop = self.stages, self.drop
+        processed = run_stages(stages, event, hint, drop)
         if processed is None:
             return None
         payload = dumps(processed)
         if payload is None:
-            self.drop(DropReason.INTERNAL_SDK_ERROR)
+            drop(DropReason.INTERNAL_SDK_ERROR)
             return None
         options = self._options
         return event_envelope(
-            processed, payload, environment=options.environment, public_key=self._public_key, release=options.release
+            processed,
+            payload,
+            environment=options.environment,
+            public_key=self._public_key,
+            release=options.release,
+            dsc=dsc,
         )
 
     def process_batch(self, batch: Deque[tuple[Event, Hint]]) -> None:
@@ -186,7 +251,7 @@ class BatchProcessor:
                 envelope = self.envelope_for(event, hint)
             except Exception as exc:
                 log_internal_error("build envelope", exc)
-                self.drop(DropReason.INTERNAL_SDK_ERROR)
+                self._drop_for(event)(DropReason.INTERNAL_SDK_ERROR)
                 continue
             if envelope is None:
                 continue
@@ -194,4 +259,7 @@ class BatchProcessor:
                 send(envelope)
             except Exception as exc:
                 log_internal_error("transport.send", exc)
-                self.drop(DropReason.INTERNAL_SDK_ERROR)
+                self._drop_for(event)(DropReason.INTERNAL_SDK_ERROR)
+
+    def _drop_for(self, event: Event) -> Drop:
+        return self.drop_transaction if event.get("type") == "transaction" else self.drop
