@@ -279,7 +279,7 @@ class RequestScope:
     have their own request object; all three run only at capture time, on the capturing thread.
     """
 
-    __slots__ = ("_captured", "extract", "transaction", "user")
+    __slots__ = ("_captured", "extract", "server_span", "transaction", "user")
 
     def __init__(
         self, extract: Extractor, transaction: Optional[TransactionFn] = None, user: Optional[UserFn] = None
@@ -287,6 +287,7 @@ class RequestScope:
         self.extract = extract
         self.transaction = transaction
         self.user = user
+        self.server_span: Any = None  # the request's root span (sdk_core.integration.start_server_span)
         self._captured: list[BaseException] = []
 
     def capture(self, exc: BaseException, mechanism_type: str) -> Optional[str]:
