@@ -26,6 +26,7 @@ from sdk_core.devserver.body import MAX_BODY_SIZE, HttpError, decode_body, infla
 from sdk_core.devserver.server import Request, Response, Route
 from sdk_core.devserver.store import ReceiverStore, dumps
 from sdk_core.devserver.summaries import one_line, summarize
+from sdk_core.devserver.traces import row_for
 from sdk_core.transport.envelope import EnvelopeParseError, Item, loads, parse
 
 __all__ = ["MAX_EVENT_SIZE", "Ingest", "ScrubHook", "credential_scrub", "key_from_auth_headers", "request_key"]
@@ -158,18 +159,34 @@ class Ingest:
             name = f"item_{one_line(item.type, 40)}"
             counters[name] = counters.get(name, 0) + 1
         events: list[dict[str, Any]] = []
+        transactions: list[tuple[Any, ...]] = []
         for item in items:
-            if item.type != "event":
+            if item.type not in ("event", "transaction"):
                 continue
             if event_id is None:  # Relay would invent one; Bugsink refuses, and so do we
                 raise HttpError(400, "event_id not found in envelope headers")
             payload = _event_payload(item.payload)
+            if item.type == "transaction":
+                transactions.append(self._prepare_transaction(payload, event_id, envelope_headers))
+                continue
             events.append(self._prepare_event(payload, event_id, envelope_headers, "envelope", len(item.payload)))
         reports = _client_report_outcomes(items, counters)
         counters["events_stored"] = len(events)
-        self._store.store(events, reports, counters)
+        if transactions:
+            counters["transactions_stored"] = len(transactions)
+        self._store.store(events, reports, counters, transactions)
         self._announce(events)
-        return Response(200, {"id": event_id} if events and event_id else {})
+        return Response(200, {"id": event_id} if (events or transactions) and event_id else {})
+
+    def _prepare_transaction(
+        self, payload: dict[str, Any], event_id: str, envelope_headers: dict[str, Any]
+    ) -> tuple[Any, ...]:
+        self._apply_scrub(payload)
+        try:
+            payload_json, header_json = dumps(payload), dumps(envelope_headers)
+        except (ValueError, TypeError, RecursionError):
+            raise HttpError(400, "transaction payload cannot be stored (nested too deeply?)") from None
+        return row_for(payload, event_id, _now(), header_json, payload_json)
 
     def _handle_store(self, req: Request) -> Response:
         self._check_project(req)

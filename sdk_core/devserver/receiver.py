@@ -179,6 +179,10 @@ class Receiver:
         """Stored events, oldest first (the last ``limit`` ones when given); see :func:`read_events`."""
         return self._store.events(limit)
 
+    def transactions(self, limit: int | None = None) -> list[dict[str, Any]]:
+        """Stored transactions, oldest first, payloads decoded (tests read them here)."""
+        return self._store.transactions(limit)
+
     def client_reports(self) -> list[dict[str, Any]]:
         """Aggregated client-report outcomes: ``[{"reason", "category", "quantity"}]``."""
         return self._store.client_reports()
