@@ -188,15 +188,15 @@ def fail_span(span: Any, exc: BaseException) -> None:
     fail(span, exc)
 
 
-def outgoing_trace_headers(url: str) -> dict[str, str]:
-    """Headers continuing the current trace (``sentry-trace``, ``traceparent``, ``baggage``...) for a
-    request to ``url``: {} when tracing is off, ``url`` is not in ``trace_propagation_targets``, or
-    the request is the SDK's own upload."""
+def outgoing_trace_headers(url: str, span: Any = None) -> dict[str, str]:
+    """Headers continuing the trace (``sentry-trace``, ``traceparent``, ``baggage``...) from ``span``
+    (default: the current span) for a request to ``url``: {} when tracing is off, ``url`` is not in
+    ``trace_propagation_targets``, or the request is the SDK's own upload."""
     if not tracing_enabled() or is_sdk_sending():
         return {}
     from .tracing.propagate import headers_for
 
-    return headers_for(url)
+    return headers_for(url, span)
 
 
 __all__ = [

@@ -137,14 +137,14 @@ def outgoing_headers(span: Any = None) -> dict[str, str]:
     return headers
 
 
-def headers_for(url: str) -> dict[str, str]:
+def headers_for(url: str, span: Any = None) -> dict[str, str]:
     """``outgoing_headers`` if tracing is on and ``url`` is a propagation target, else {}."""
     from . import runtime
 
     rt = runtime.current()
     if rt is None or not should_propagate(url, rt.targets):
         return {}
-    return outgoing_headers()
+    return outgoing_headers(span)
 
 
 __all__ = [
