@@ -158,6 +158,41 @@ def start_server_span(
     )
 
 
+def start_root_span(
+    name: str,
+    *,
+    op: str,
+    source: str,
+    origin: str,
+    kind: str = "consumer",
+    sentry_trace: _t.Optional[str] = None,
+    traceparent: _t.Optional[str] = None,
+    baggage: _t.Optional[str] = None,
+    tracestate: _t.Optional[str] = None,
+    attributes: _t.Optional[_t.Mapping[str, Any]] = None,
+) -> _t.Optional[ServerSpan]:
+    """A transaction root for non-HTTP work (``op="queue.task.celery"``, ``source="task"``), current until
+    ``.detach()``; ``.finish(exc)`` sends it. Continues the trace of the given headers; None when off."""
+    if not tracing_enabled():
+        return None
+    from opentelemetry.trace import SpanKind
+
+    from .tracing.spans import start_root_span as start
+
+    return start(
+        name,
+        op=op,
+        source=source,
+        origin=origin,
+        kind=SpanKind[kind.upper()],
+        sentry_trace=sentry_trace,
+        traceparent=traceparent,
+        baggage=baggage,
+        tracestate=tracestate,
+        attributes=attributes,
+    )
+
+
 def start_child_span(
     name: str,
     *,
@@ -188,10 +223,11 @@ def fail_span(span: Any, exc: BaseException) -> None:
     fail(span, exc)
 
 
-def outgoing_trace_headers(url: str, span: Any = None) -> dict[str, str]:
+def outgoing_trace_headers(url: _t.Optional[str], span: Any = None) -> dict[str, str]:
     """Headers continuing the trace (``sentry-trace``, ``traceparent``, ``baggage``...) from ``span``
     (default: the current span) for a request to ``url``: {} when tracing is off, ``url`` is not in
-    ``trace_propagation_targets``, or the request is the SDK's own upload."""
+    ``trace_propagation_targets``, or the request is the SDK's own upload. ``url=None`` (a task
+    queue's own messages) skips the target check."""
     if not tracing_enabled() or is_sdk_sending():
         return {}
     from .tracing.propagate import headers_for
@@ -226,6 +262,7 @@ __all__ = [
     "sdk_sending",
     "set_meta",
     "start_child_span",
+    "start_root_span",
     "start_server_span",
     "trace_context",
     "tracing_enabled",

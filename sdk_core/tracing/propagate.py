@@ -137,12 +137,12 @@ def outgoing_headers(span: Any = None) -> dict[str, str]:
     return headers
 
 
-def headers_for(url: str, span: Any = None) -> dict[str, str]:
-    """``outgoing_headers`` if tracing is on and ``url`` is a propagation target, else {}."""
+def headers_for(url: str | None, span: Any = None) -> dict[str, str]:
+    """``outgoing_headers`` if tracing is on and ``url`` is a propagation target (None: always), else {}."""
     from . import runtime
 
     rt = runtime.current()
-    if rt is None or not should_propagate(url, rt.targets):
+    if rt is None or (url is not None and not should_propagate(url, rt.targets)):
         return {}
     return outgoing_headers(span)
 

@@ -97,6 +97,35 @@ def start_server_span(
     return ServerSpan(span, token, method)
 
 
+def start_root_span(
+    name: str,
+    *,
+    op: str,
+    source: str,
+    origin: str,
+    kind: SpanKind = SpanKind.CONSUMER,
+    sentry_trace: Optional[str] = None,
+    traceparent: Optional[str] = None,
+    baggage: Optional[str] = None,
+    tracestate: Optional[str] = None,
+    attributes: Optional[Mapping[str, Any]] = None,
+) -> Optional[ServerSpan]:
+    """A transaction root for non-HTTP work (a queued task), current until ``detach``; None when off.
+
+    With incoming trace headers it continues that trace; without, it is a child of the current
+    span if there is one (an eagerly run task), else a new trace.
+    """
+    if _rt._runtime is None:
+        return None
+    parent = context_from_headers(sentry_trace, traceparent, baggage, tracestate)
+    attrs: dict[str, Any] = {"sentry.op": op, "sentry.name": name, SOURCE: source, ORIGIN: origin}
+    if attributes:
+        attrs.update(attributes)
+    span = tracer().start_span(name, context=parent, kind=kind, attributes=attrs)
+    token = context_api.attach(trace_api.set_span_in_context(span))
+    return ServerSpan(span, token, "")
+
+
 def start_child_span(
     name: str,
     *,
