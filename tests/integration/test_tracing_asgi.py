@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any, Iterator
+from typing import Iterator
 
 import httpx
 import pytest
