@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any, Callable, Mapping, Optional, TypeVar, overload
 
 F = TypeVar("F", bound=Callable[..., Any])
+_start: Optional[Callable[..., Any]] = None
 
 
 def start_span(
@@ -20,9 +21,12 @@ def start_span(
     A thin layer over the OpenTelemetry API (``start_as_current_span``): outside any span it starts
     a transaction, inside one it adds a child. See ``sdk_core.tracing``.
     """
-    from .tracing.api import start_span as start
+    global _start
+    if _start is None:
+        from .tracing.api import start_span as found
 
-    return start(op=op, name=name, description=description, attributes=attributes)
+        _start = found
+    return _start(op=op, name=name, description=description, attributes=attributes)
 
 
 @overload

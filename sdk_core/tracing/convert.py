@@ -118,11 +118,12 @@ def span_description(name: str, attrs: Mapping[str, Any], op: str) -> str:
 
 def span_data(attrs: Mapping[str, Any]) -> dict[str, Any]:
     """The span's attributes as ``data``, without our own ``sentry.*`` steering keys (SQL without literals)."""
-    data = {k: v for k, v in attrs.items() if not k.startswith("sentry.")}
-    for key in ("db.query.text", "db.statement"):
-        value = data.get(key)
-        if isinstance(value, str):
-            data[key] = strip_sql_literals(value)
+    data = {k: v for k, v in attrs.items() if k[:7] != "sentry."}
+    if "db.query.text" in data or "db.statement" in data:
+        for key in ("db.query.text", "db.statement"):
+            value = data.get(key)
+            if isinstance(value, str):
+                data[key] = strip_sql_literals(value)
     return data
 
 

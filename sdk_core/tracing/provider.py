@@ -147,7 +147,7 @@ class Span(trace_api.Span):
             self._status,
             self.kind,
         )
-        if self.is_root():
+        if local.root is self:
             local.runtime.finish(local, data, self.name, self.attributes)
         else:
             local.add(data)

@@ -12,11 +12,11 @@ dropped), and a root open longer than ``MAX_ROOT_SECONDS`` is dropped (counted) 
 from __future__ import annotations
 
 import math
-import os
 import time
 from typing import TYPE_CHECKING, Any, Callable, Mapping
 from urllib.parse import quote
 
+from ..event import new_event_id
 from .sampler import Decision, TracesSampler
 
 if TYPE_CHECKING:
@@ -168,7 +168,7 @@ class Runtime:
             return
         from .convert import transaction_json
 
-        event = transaction_json(root, name, attrs, trace.spans, os.urandom(16).hex())
+        event = transaction_json(root, name, attrs, trace.spans, new_event_id())
         trace.transaction = (event["transaction"], event["transaction_info"]["source"])
         event["_dsc"] = trace.dsc()
         if trace.dropped:
