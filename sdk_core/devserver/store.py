@@ -241,6 +241,12 @@ class ReceiverStore:
             self._check_open()
             return _traces.of_trace(self._conn, trace_id)
 
+    def trace_errors(self, trace_id: str) -> list[dict[str, Any]]:
+        """Error events that belong to one trace (newest first, light columns)."""
+        with self._lock:
+            self._check_open()
+            return _traces.errors_of(self._conn, trace_id)
+
     def client_reports(self) -> list[dict[str, Any]]:
         """Aggregated client-report outcomes: ``[{"reason", "category", "quantity"}]``."""
         with self._lock:

@@ -158,3 +158,12 @@ def of_trace(conn: sqlite3.Connection, trace_id: str) -> list[dict[str, Any]]:
         f"SELECT {_COLUMNS} FROM transactions WHERE trace_id = ? ORDER BY start_timestamp, id", (trace_id,)
     ).fetchall()
     return [_decode(r, True) for r in rows]
+
+
+def errors_of(conn: sqlite3.Connection, trace_id: str) -> list[dict[str, Any]]:
+    """Error events of one trace (their ``contexts.trace.trace_id``), newest first, light columns."""
+    rows = conn.execute(
+        "SELECT id, event_id, level, summary FROM events WHERE payload LIKE ? ORDER BY id DESC LIMIT 200",
+        (f'%"trace_id":"{trace_id}"%',),
+    ).fetchall()
+    return [{"id": r[0], "event_id": r[1], "level": r[2], "summary": r[3]} for r in rows]

@@ -26,6 +26,7 @@ from sdk_core.devserver.console import assets
 from sdk_core.devserver.console.event_view import EventView
 from sdk_core.devserver.console.markup import el, join
 from sdk_core.devserver.console.text import LEVELS, str_of
+from sdk_core.devserver.console.traces_view import trace_body, traces_body
 from sdk_core.devserver.console.views import list_fields, matches, page, row_html, summary_fields
 from sdk_core.devserver.store import ReceiverStore, dumps
 
@@ -77,6 +78,8 @@ def pages(console: Console) -> list[tuple[str, Page]]:
             lambda query, params: console.event_json(row_id(params), download=True),
         ),
         (r"/static/(?P<name>[a-z0-9][a-z0-9.-]{0,63})", lambda query, params: console.asset(params["name"])),
+        (r"/traces", lambda query, params: console.traces_page()),
+        (r"/trace/(?P<trace_id>[0-9a-f]{32})", lambda query, params: console.trace_page(params["trace_id"])),
     ]
 
 
@@ -275,6 +278,17 @@ class Console:
             headers.append(("Content-Disposition", f'attachment; filename="event-{name}.json"'))
         body = str(row["payload_text"]).encode("utf-8", "backslashreplace")
         return ConsoleResponse(200, body, "application/json", headers)
+
+    def traces_page(self) -> ConsoleResponse:
+        """``/traces``: the stored traces, newest first."""
+        body = traces_body(self._store.trace_list(PAGE_SIZE))
+        return _html(page("Traces \u00b7 CodeRadar receiver", body, body_class="page-traces", summary=self._summary()))
+
+    def trace_page(self, trace_id: str) -> ConsoleResponse:
+        """``/trace/<trace id>``: its transactions with span waterfalls, and its error events."""
+        body = trace_body(trace_id, self._store.trace(trace_id), self._store.trace_errors(trace_id))
+        title = f"Trace {trace_id} \u00b7 CodeRadar receiver"
+        return _html(page(title, body, body_class="page-trace", summary=self._summary()))
 
     def asset(self, name: str) -> ConsoleResponse:
         """``/static/<name>``: one of the package's static files, or 404."""

@@ -158,6 +158,7 @@ def page(title: str, body: Any, *, body_class: str, summary: Mapping[str, Any], 
                 el(
                     "header",
                     el("a", el("span", "CodeRadar", class_="brand-name"), " local receiver", href="/", class_="brand"),
+                    el("nav", el("a", "Events", href="/"), " ", el("a", "Traces", href="/traces"), class_="sections"),
                     summary_html(summary, live=live),
                     class_="top",
                 ),
