@@ -204,3 +204,24 @@ print(json.dumps({"otel_trace_imported": "opentelemetry.trace" in sys.modules}))
 """
     )
     assert result == {"otel_trace_imported": False}
+
+
+def test_sdk_roots_never_ended_are_swept_and_counted(sdk_provider: tuple[TracerProvider, InMemorySpanExporter]) -> None:
+    from sdk_core.tracing import processor, runtime
+
+    t = _init()
+    tracer = trace.get_tracer("leaky")
+    leaked = tracer.start_span("never ends")
+    child = tracer.start_span("child", context=trace.set_span_in_context(leaked))
+    assert len(processor._open) == 2
+    rt = runtime.current()
+    assert rt is not None
+    rt.max_root_seconds = -1.0
+    assert processor.sweep(rt) == 1
+    assert processor._open == {}
+    client = sdk_core.get_client()
+    assert client is not None and client.discards.totals[("buffer_overflow", "transaction")] == 1
+    child.end()
+    leaked.end()  # ending late sends nothing
+    assert sdk_core.flush(5)
+    assert t.transactions == []

@@ -99,3 +99,19 @@ def test_queries_outside_a_request_make_no_transaction() -> None:
     t = _init()
     User.objects.filter(username="nobody").exists()
     assert _transactions(t) == []
+
+
+def test_async_request_through_get_response_async_is_a_transaction() -> None:
+    import asyncio
+
+    from django.test import AsyncClient
+
+    t = _init()
+    response = asyncio.run(AsyncClient(raise_request_exception=False).get("/async-fail/3/"))
+    assert response.status_code == 500
+    (tx,) = _transactions(t)
+    assert tx["transaction"] == "/async-fail/<int:n>/"
+    assert tx["contexts"]["trace"]["status"] == "internal_error"
+    (event,) = t.events
+    assert event["contexts"]["trace"]["trace_id"] == tx["contexts"]["trace"]["trace_id"]
+    assert conformance_errors(tx) == []
