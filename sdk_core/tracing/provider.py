@@ -88,6 +88,13 @@ class Span(trace_api.Span):
     def is_recording(self) -> bool:
         return not self._ended
 
+    @property
+    def parent(self) -> SpanContext | None:
+        """The parent's context (as the OTel SDK's spans have it), None for a new trace's root."""
+        if self.parent_id is None:
+            return None
+        return SpanContext(self.trace_id, self.parent_id, False, _SAMPLED)
+
     def set_attribute(self, key: str, value: Any) -> None:
         if not self._ended:
             self.attributes[key] = value

@@ -244,3 +244,14 @@ def test_every_transaction_shape_passes_relay() -> None:
     assert len(sent) == 2
     for tx in sent:
         assert conformance_errors(tx) == []
+
+
+def test_error_inside_a_child_span_names_its_parent_and_op() -> None:
+    t = _traced()
+    with sdk_core.start_span(op="task", name="t") as root, sdk_core.start_span(op="db", name="q") as child:
+        sdk_core.capture_message("inside the child")
+    assert sdk_core.flush(5)
+    ctx = t.events[0]["contexts"]["trace"]
+    assert ctx["span_id"] == f"{child.get_span_context().span_id:016x}"
+    assert ctx["parent_span_id"] == f"{root.get_span_context().span_id:016x}"
+    assert ctx["op"] == "db"
