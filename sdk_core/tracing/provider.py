@@ -12,9 +12,11 @@ no ``traces_sample_rate``) every span is the API's invalid span.
 
 from __future__ import annotations
 
+import functools
+import inspect
 import random
 import time
-from typing import Any, Iterator, Mapping, Optional, Sequence
+from typing import Any, Callable, Iterator, Mapping, Optional, Sequence
 
 from opentelemetry import context as context_api
 from opentelemetry import trace as trace_api
@@ -218,8 +220,8 @@ class Tracer(trace_api.Tracer):
         set_status_on_exception: bool = True,
         end_on_exit: bool = True,
     ) -> Iterator[trace_api.Span]:
-        span = self.start_span(name, context, kind, attributes, links, start_time)
-        return _Current(span, end_on_exit, record_exception, set_status_on_exception)  # type: ignore[return-value]
+        args = (name, context, kind, attributes, links, start_time)
+        return _Current(self, args, end_on_exit, record_exception, set_status_on_exception)  # type: ignore[return-value]
 
 
 def _root(
@@ -255,20 +257,24 @@ def _root(
 
 
 class _Current:
-    """``start_as_current_span``: the span is current inside the block and ends when it is left."""
+    """``start_as_current_span``: the span starts on entering the block, is current inside it and ends
+    when it is left. Like the OTel API's, it also works as a decorator (a new span per call)."""
 
-    __slots__ = ("_end", "_record", "_set_status", "_token", "span")
+    __slots__ = ("_args", "_end", "_record", "_set_status", "_token", "_tracer", "span")
 
-    def __init__(self, span: trace_api.Span, end: bool, record: bool, set_status: bool) -> None:
-        self.span = span
+    def __init__(self, tracer: Tracer, args: tuple[Any, ...], end: bool, record: bool, set_status: bool) -> None:
+        self._tracer = tracer
+        self._args = args
         self._end = end
         self._record = record
         self._set_status = set_status
         self._token: object = None
+        self.span: trace_api.Span = trace_api.INVALID_SPAN
 
     def __enter__(self) -> trace_api.Span:
-        self._token = context_api.attach(trace_api.set_span_in_context(self.span))
-        return self.span
+        span = self.span = self._tracer.start_span(*self._args)
+        self._token = context_api.attach(trace_api.set_span_in_context(span))
+        return span
 
     def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
         span = self.span
@@ -282,6 +288,26 @@ class _Current:
                 span.end()
         finally:
             context_api.detach(self._token)  # type: ignore[arg-type]
+
+    def _again(self) -> _Current:
+        return _Current(self._tracer, self._args, self._end, self._record, self._set_status)
+
+    def __call__(self, func: Callable[..., Any]) -> Callable[..., Any]:
+        if inspect.iscoroutinefunction(func):
+
+            @functools.wraps(func)
+            async def async_wrapper(*args: Any, **kwargs: Any) -> Any:
+                with self._again():
+                    return await func(*args, **kwargs)
+
+            return async_wrapper
+
+        @functools.wraps(func)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            with self._again():
+                return func(*args, **kwargs)
+
+        return wrapper
 
 
 class TracerProvider(trace_api.TracerProvider):

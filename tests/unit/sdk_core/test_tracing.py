@@ -255,3 +255,23 @@ def test_error_inside_a_child_span_names_its_parent_and_op() -> None:
     assert ctx["span_id"] == f"{child.get_span_context().span_id:016x}"
     assert ctx["parent_span_id"] == f"{root.get_span_context().span_id:016x}"
     assert ctx["op"] == "db"
+
+
+def test_start_as_current_span_works_as_a_decorator_like_the_otel_api() -> None:
+    import asyncio
+
+    t = _traced()
+    tracer = trace.get_tracer("lib")
+
+    @tracer.start_as_current_span("decorated")
+    def work(x: int) -> int:
+        return x * 2
+
+    @tracer.start_as_current_span("decorated async")
+    async def async_work() -> str:
+        return "done"
+
+    assert _sent(t) == []  # decorating starts nothing
+    assert work(2) == 4 and work(3) == 6
+    assert asyncio.run(async_work()) == "done"
+    assert sorted(tx["transaction"] for tx in _sent(t)) == ["decorated", "decorated", "decorated async"]
