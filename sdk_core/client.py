@@ -201,6 +201,9 @@ class Client:
         """Queue a finished transaction (built by ``sdk_core.tracing``) with the scopes' data merged in."""
         if not self.enabled:
             return None
+        if self._transactions_rate_limited():
+            self.discards.record(DropReason.RATELIMIT_BACKOFF.value, "transaction")
+            return None
         merged = apply_scopes(event, {}, None, self._contexts, 0, transaction=True)
         if merged is None:
             self.discards.record(DropReason.EVENT_PROCESSOR.value, "transaction")
@@ -210,6 +213,14 @@ class Client:
             return None
         event_id = merged.get("event_id")
         return event_id if isinstance(event_id, str) else None
+
+    def _transactions_rate_limited(self) -> bool:
+        """The server said it takes no transactions for now (Bugsink always does): do not even queue them."""
+        limits = getattr(self.transport, "rate_limits", None)
+        try:
+            return limits is not None and bool(limits.is_limited("transaction"))
+        except Exception:
+            return False
 
     def _add_trace_header(self, event: Event) -> None:
         """An error inside a traced span carries its trace's sampling context (envelope header ``trace``)."""
