@@ -137,10 +137,13 @@ def finalise_transaction_stage(static: dict[str, Any], normalizer: Normalizer) -
         ts = event.get("timestamp")
         if isinstance(ts, (int, float)) and not isinstance(ts, bool):
             event["timestamp"] = format_timestamp(float(ts))
-        for key in ("extra", "user", "request"):
+        for key in ("extra", "user", "request", "contexts"):
             value = event.get(key)
             if value is not None:
-                event[key] = normalizer.normalize(value)
+                meta: dict[str, Any] = {}
+                event[key] = normalizer.normalize(value, meta)
+                if meta:
+                    set_meta(event, (key,), meta)
         tags = event.get("tags")
         if isinstance(tags, dict):
             event["tags"] = {str(k): v if isinstance(v, str) else str(v) for k, v in tags.items()}

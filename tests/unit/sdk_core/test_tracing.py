@@ -275,3 +275,18 @@ def test_start_as_current_span_works_as_a_decorator_like_the_otel_api() -> None:
     assert work(2) == 4 and work(3) == 6
     assert asyncio.run(async_work()) == "done"
     assert sorted(tx["transaction"] for tx in _sent(t)) == ["decorated", "decorated", "decorated async"]
+
+
+def test_scope_context_with_odd_values_is_normalised_on_transactions() -> None:
+    class Evil:
+        def __repr__(self) -> str:
+            raise ValueError("nope")
+
+    t = _traced()
+    sdk_core.set_context("order", {"obj": Evil(), "long": "x" * 5000})
+    with sdk_core.start_span(op="task", name="t"):
+        pass
+    (tx,) = _sent(t)
+    assert len(tx["contexts"]["order"]["long"]) <= 1024
+    assert isinstance(tx["contexts"]["order"]["obj"], str)
+    assert conformance_errors(tx) == []
