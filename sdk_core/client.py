@@ -83,6 +83,7 @@ class Client:
             self.transport.send if self.transport is not None else _nowhere,
             transaction_stages=transaction_stages(options, self._static, self.normalizer, scrub, self.stats),
             drop_transaction=_drop_counter(self.discards, "transaction"),
+            drop_spans=lambda reason, n: self.discards.record(reason.value, "span", n),
         )
         self._worker: Worker[tuple[Event, Hint]] = Worker(
             self.processor.process_batch,
@@ -202,14 +203,14 @@ class Client:
         if not self.enabled:
             return None
         if self._transactions_rate_limited():
-            self.discards.record(DropReason.RATELIMIT_BACKOFF.value, "transaction")
+            _drop_transaction(self.discards, DropReason.RATELIMIT_BACKOFF, event)
             return None
         merged = apply_scopes(event, {}, None, self._contexts, 0, transaction=True)
         if merged is None:
-            self.discards.record(DropReason.EVENT_PROCESSOR.value, "transaction")
+            _drop_transaction(self.discards, DropReason.EVENT_PROCESSOR, event)
             return None
         if not self._worker.submit((merged, _NO_HINT)):
-            self.discards.record(DropReason.QUEUE_OVERFLOW.value, "transaction")
+            _drop_transaction(self.discards, DropReason.QUEUE_OVERFLOW, merged)
             return None
         event_id = merged.get("event_id")
         return event_id if isinstance(event_id, str) else None
@@ -391,6 +392,13 @@ def _drop_counter(discards: DiscardCounter, category: str = "error") -> Callable
         discards.record(reason.value, category)
 
     return drop
+
+
+def _drop_transaction(discards: DiscardCounter, reason: DropReason, event: Event) -> None:
+    """A dropped transaction counts ``transaction`` 1 and ``span`` its spans + 1 (the protocol's rule)."""
+    spans = event.get("spans")
+    discards.record(reason.value, "transaction")
+    discards.record(reason.value, "span", (len(spans) if isinstance(spans, list) else 0) + 1)
 
 
 def _category(event: Event) -> str:

@@ -193,9 +193,11 @@ class BatchProcessor:
         *,
         transaction_stages: Sequence[Stage] = (),
         drop_transaction: Drop | None = None,
+        drop_spans: Callable[[DropReason, int], None] | None = None,
     ) -> None:
         self.stages = list(stages)
         self.transaction_stages = list(transaction_stages)
+        self.drop_spans = drop_spans
         self._drop_transaction = drop_transaction if drop_transaction is not None else drop
         self._options = options
         self._public_key = options.dsn.public_key if options.dsn is not None else None
@@ -222,7 +224,7 @@ class BatchProcessor:
         """
         dsc = event.pop("_dsc", None)
         if event.get("type") == "transaction":
-            stages, drop = self.transaction_stages, self.drop_transaction
+            stages, drop = self.transaction_stages, self._span_counting_drop(event)
         else:
             stages, drop = self.stages, self.drop
         processed = run_stages(stages, event, hint, drop)
@@ -265,4 +267,16 @@ class BatchProcessor:
                 self._drop_for(event)(DropReason.INTERNAL_SDK_ERROR)
 
     def _drop_for(self, event: Event) -> Drop:
-        return self.drop_transaction if event.get("type") == "transaction" else self.drop
+        return self._span_counting_drop(event) if event.get("type") == "transaction" else self.drop
+
+    def _span_counting_drop(self, event: Event) -> Drop:
+        """Drops a transaction: counts it, and its spans + 1 in category ``span`` (the protocol's rule)."""
+        spans = event.get("spans")
+        count = (len(spans) if isinstance(spans, list) else 0) + 1
+
+        def drop(reason: DropReason) -> None:
+            self.drop_transaction(reason)
+            if self.drop_spans is not None:
+                self.drop_spans(reason, count)
+
+        return drop

@@ -123,4 +123,5 @@ def sweep(runtime: _rt.Runtime) -> int:
             roots += 1
             if local.sampled:
                 runtime.discard("buffer_overflow", "transaction", 1)
+                runtime.discard("buffer_overflow", "span", len(local.spans) + local.dropped + 1)
     return roots

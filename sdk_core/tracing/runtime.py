@@ -154,6 +154,7 @@ class Runtime:
         trace = LocalTrace(self, trace_id, decision, incoming if incoming and "trace_id" in incoming else None)
         if not decision.sampled:
             self.discard("sample_rate", "transaction", 1)
+            self.discard("sample_rate", "span", 1)  # the protocol counts a dropped transaction's spans + 1
         return trace
 
     def finish(self, trace: LocalTrace, root: dict[str, Any], name: str, attrs: Mapping[str, Any]) -> None:
@@ -165,6 +166,8 @@ class Runtime:
             return
         if time.monotonic() - trace.started > self.max_root_seconds:
             self.discard("buffer_overflow", "transaction", 1)
+            self.discard("buffer_overflow", "span", len(trace.spans) + trace.dropped + 1)
+            trace.spans = []
             return
         from .convert import transaction_json
 

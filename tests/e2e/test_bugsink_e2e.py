@@ -90,5 +90,5 @@ def test_bugsink_ignoring_transactions_causes_no_retry_or_complaint(bugsink: Bug
         assert transport is not None and transport.sent_envelopes >= 1  # type: ignore[attr-defined]
         assert not transport._retries  # type: ignore[attr-defined]
         dropped = {k: v for k, v in client.discards.totals.items() if v}
-        assert set(dropped) <= {("ratelimit_backoff", "transaction")}
+        assert set(dropped) <= {("ratelimit_backoff", "transaction"), ("ratelimit_backoff", "span")}
         assert [r for r in caplog.records if r.levelname in ("WARNING", "ERROR")] == []

@@ -144,5 +144,6 @@ def test_a_server_refusing_transactions_stops_them_before_the_queue() -> None:
         assert sdk_core.flush(5)
         assert processed == ["first"]
         assert client.discards.totals[("ratelimit_backoff", "transaction")] == 3
+        assert client.discards.totals[("ratelimit_backoff", "span")] == 3
         sent = [i.type for r in server.requests if r.envelope for i in r.envelope.items]
         assert sent.count("transaction") == 1

@@ -125,6 +125,7 @@ class TestTransactions:
             assert root.get_span_context().is_valid and not root.get_span_context().trace_flags.sampled
         assert _sent(t) == []
         assert _discarded("sample_rate", "transaction") == 1
+        assert _discarded("sample_rate", "span") == 1
 
     def test_tracing_off_by_default_spans_are_inert(self) -> None:
         t = init_memory()
@@ -200,10 +201,11 @@ class TestHooksAndPrivacy:
 
     def test_before_send_transaction_can_drop(self) -> None:
         t = _traced(before_send_transaction=lambda event, hint: None)
-        with sdk_core.start_span(op="task", name="t"):
+        with sdk_core.start_span(op="task", name="t"), sdk_core.start_span(op="db", name="child"):
             pass
         assert _sent(t) == []
         assert _discarded("before_send", "transaction") == 1
+        assert _discarded("before_send", "span") == 2  # its one span + 1, as the protocol counts
 
     def test_before_send_does_not_see_transactions(self) -> None:
         seen: list[Any] = []
