@@ -24,6 +24,7 @@ from opentelemetry.trace import NonRecordingSpan, SpanContext, SpanKind, TraceFl
 from opentelemetry.trace.status import Status, StatusCode
 from opentelemetry.util.types import Attributes
 
+from .._internal_errors import log_internal_error
 from . import runtime as _rt
 from .convert import span_json
 from .propagate import incoming_of
@@ -143,23 +144,25 @@ class Span(trace_api.Span):
         local = self.local
         if local.finished:
             return
-        trace_hex = local.trace_id
-        parent = f"{self.parent_id:016x}" if self.parent_id is not None else None
-        data = span_json(
-            trace_hex,
-            f"{self.span_id:016x}",
-            parent,
-            self.name,
-            self.attributes,
-            self.start_time,
-            self.end_time,
-            self._status,
-            self.kind,
-        )
-        if local.root is self:
-            local.runtime.finish(local, data, self.name, self.attributes)
-        else:
-            local.add(data)
+        try:
+            parent = f"{self.parent_id:016x}" if self.parent_id is not None else None
+            data = span_json(
+                local.trace_id,
+                f"{self.span_id:016x}",
+                parent,
+                self.name if isinstance(self.name, str) else str(self.name),
+                self.attributes,
+                self.start_time,
+                self.end_time,
+                self._status,
+                self.kind,
+            )
+            if local.root is self:
+                local.runtime.finish(local, data, self.name, self.attributes)
+            else:
+                local.add(data)
+        except Exception as exc:  # never into the host: the span is lost, the application runs on
+            log_internal_error("span end", exc)
 
     def is_root(self) -> bool:
         """True for the local root (the one that becomes the transaction)."""
@@ -199,14 +202,18 @@ class Tracer(trace_api.Tracer):
         runtime = _rt._runtime
         if runtime is None:
             return trace_api.INVALID_SPAN
-        parent = trace_api.get_current_span(context)
-        if isinstance(parent, Span):
-            if parent._ended and parent.local.finished:
-                return trace_api.INVALID_SPAN
-            return Span(name, parent.local, parent.trace_id, parent.span_id, kind.value, attributes, start_time)
-        if isinstance(parent, _Unsampled):
-            return parent
-        return _root(runtime, name, context, parent, kind, attributes, start_time)
+        try:
+            parent = trace_api.get_current_span(context)
+            if isinstance(parent, Span):
+                if parent._ended and parent.local.finished:
+                    return trace_api.INVALID_SPAN
+                return Span(name, parent.local, parent.trace_id, parent.span_id, kind.value, attributes, start_time)
+            if isinstance(parent, _Unsampled):
+                return parent
+            return _root(runtime, name, context, parent, kind, attributes, start_time)
+        except Exception as exc:  # bad arguments from a caller: no span rather than an error in the host
+            log_internal_error("start span", exc)
+            return trace_api.INVALID_SPAN
 
     def start_as_current_span(  # type: ignore[override]
         self,

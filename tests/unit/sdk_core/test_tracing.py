@@ -292,3 +292,15 @@ def test_scope_context_with_odd_values_is_normalised_on_transactions() -> None:
     assert len(tx["contexts"]["order"]["long"]) <= 1024
     assert isinstance(tx["contexts"]["order"]["obj"], str)
     assert conformance_errors(tx) == []
+
+
+def test_bad_span_arguments_never_raise_into_the_application() -> None:
+    t = _traced()
+    tracer = trace.get_tracer("careless")
+    with tracer.start_as_current_span("bad attrs", attributes=42) as span:  # type: ignore[arg-type]
+        assert not span.is_recording()
+    with tracer.start_as_current_span("ok") as root:
+        root.set_attribute("weird", object())
+    sent = _sent(t)
+    assert [tx["transaction"] for tx in sent] == ["ok"]
+    assert isinstance(sent[0]["contexts"]["trace"]["data"]["weird"], str)
