@@ -90,6 +90,7 @@ class Ingest:
         scrub: ScrubHook | None,
         note: Callable[..., None],
         announce: Callable[[list[dict[str, Any]]], None],
+        announce_transactions: Callable[[list[tuple[Any, ...]]], None] | None = None,
     ) -> None:
         self.project_id = project_id
         self._store = store
@@ -97,6 +98,7 @@ class Ingest:
         self._scrub = scrub
         self._note = note
         self._announce = announce
+        self._announce_transactions = announce_transactions
 
     def routes(self) -> list[Route]:
         """The two POST routes (the key is write-only: any other method gets 405)."""
@@ -176,6 +178,8 @@ class Ingest:
             counters["transactions_stored"] = len(transactions)
         self._store.store(events, reports, counters, transactions)
         self._announce(events)
+        if transactions and self._announce_transactions is not None:
+            self._announce_transactions(transactions)
         return Response(200, {"id": event_id} if (events or transactions) and event_id else {})
 
     def _prepare_transaction(

@@ -38,6 +38,7 @@ from sdk_core.devserver.ingest import Ingest, ScrubHook, request_key
 from sdk_core.devserver.server import Request, Response, Route, RouteHandler, Server
 from sdk_core.devserver.store import ReceiverStore, StoreClosed
 from sdk_core.devserver.summaries import format_event_line, one_line, write_line
+from sdk_core.devserver.traces import format_transaction_line
 
 __all__ = ["Receiver"]
 
@@ -100,7 +101,13 @@ class Receiver:
             raise
         self._console = Console(self._store) if console else None
         self._ingest = Ingest(
-            self._store, project_id, self._public_key, scrub=scrub, note=self._note, announce=self._announce
+            self._store,
+            project_id,
+            self._public_key,
+            scrub=scrub,
+            note=self._note,
+            announce=self._announce,
+            announce_transactions=self._announce_transactions,
         )
         self._lock = threading.Lock()
         self._print_lock = threading.Lock()
@@ -311,6 +318,18 @@ class Receiver:
             with self._print_lock:
                 try:
                     write_line(sys.stderr, line)
+                except (OSError, ValueError):
+                    pass
+
+    def _announce_transactions(self, rows: list[tuple[Any, ...]]) -> None:
+        """``[transaction] 9f2b3c4d… GET /orders/<id> 12.3 ms, 3 spans, ok`` per stored transaction."""
+        if not self.verbose:
+            return
+        for row in rows:
+            line = format_transaction_line(row)
+            with self._print_lock:
+                try:
+                    write_line(self._stream or sys.stdout, line)
                 except (OSError, ValueError):
                     pass
 

@@ -74,6 +74,14 @@ def row_for(
     )
 
 
+def format_transaction_line(row: tuple[Any, ...]) -> str:
+    """The ``serve`` line for a row from ``row_for``: id, name, duration, span count, status."""
+    from sdk_core.devserver.summaries import one_line
+
+    event_id, _received, _trace, name, _op, status, _start, duration, spans = row[:9]
+    return f"[transaction] {str(event_id)[:8]}\u2026 {one_line(name, 200)} {duration:.1f} ms, {spans} spans, {status}"
+
+
 def insert(conn: sqlite3.Connection, rows: Iterable[tuple[Any, ...]]) -> None:
     """Write rows built by ``row_for`` (inside the caller's database transaction)."""
     conn.executemany(

@@ -47,8 +47,11 @@ def _app() -> Flask:
 
 
 def test_transactions_reach_the_receiver_and_the_cli_prints_them(tmp_path: Path) -> None:
+    import io
+
     db = str(tmp_path / "r.db")
-    with Receiver(db_path=db) as receiver:
+    lines_out = io.StringIO()
+    with Receiver(db_path=db, verbose=True, stream=lines_out) as receiver:
         sdk_core.init(
             receiver.dsn, traces_sample_rate=1.0, default_integrations=False, integrations=[FlaskIntegration()]
         )
@@ -59,6 +62,8 @@ def test_transactions_reach_the_receiver_and_the_cli_prints_them(tmp_path: Path)
         stored = receiver.transactions()
         assert len(stored) == 2
         assert len(receiver.events()) == 1
+    printed = [line for line in lines_out.getvalue().splitlines() if line.startswith("[transaction]")]
+    assert len(printed) == 2 and all("/users/<int:user_id>" in line and "1 spans" in line for line in printed)
     names = {row["name"] for row in stored}
     assert names == {"/users/<int:user_id>"}
     for row in stored:
