@@ -88,3 +88,9 @@ def test_transactions_reach_the_receiver_and_the_cli_prints_them(tmp_path: Path)
     )  # fmt: skip
     (only_event,) = [json.loads(line) for line in default.stdout.splitlines()]
     assert only_event["payload"]["contexts"]["trace"]["trace_id"] == failed["trace_id"]
+    plain = subprocess.run(
+        [sys.executable, "-m", "sdk_core", "events", "--db", db, "--type", "transaction", "--last", "1"],
+        capture_output=True, text=True, cwd=str(REPO_ROOT), timeout=60, check=True,
+    )  # fmt: skip
+    (line,) = plain.stdout.splitlines()
+    assert "[http.server] /users/<int:user_id>" in line and f"trace={failed['trace_id']}" in line
