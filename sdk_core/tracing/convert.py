@@ -95,17 +95,19 @@ def span_op(name: str, attrs: Mapping[str, Any], kind: int) -> str:
 
 
 def span_description(name: str, attrs: Mapping[str, Any], op: str) -> str:
-    """What the span did, in one line: the statement, ``METHOD url`` or ``METHOD route``, else its name."""
+    """What the span did, in one line: the statement, ``METHOD url`` or ``METHOD route``, else its name.
+
+    A SQL span's description never carries literals, wherever it came from (statement, explicit
+    description or span name); redis commands keep their key names.
+    """
     explicit = attrs.get(DESCRIPTION)
-    if isinstance(explicit, str):
-        return explicit
-    if op.startswith("db"):
-        statement = attrs.get("db.query.text")
+    if op.startswith("db") and op != "db.redis":
+        statement = explicit if isinstance(explicit, str) else attrs.get("db.query.text")
         if statement is None:
             statement = attrs.get("db.statement")
-        if isinstance(statement, str):
-            return strip_sql_literals(statement)
-        return name
+        return strip_sql_literals(statement if isinstance(statement, str) else name)
+    if isinstance(explicit, str):
+        return explicit
     if op.startswith("http"):
         method = attrs.get("http.request.method") or attrs.get("http.method")
         target = attrs.get("http.route") if op == "http.server" else None

@@ -304,3 +304,21 @@ def test_bad_span_arguments_never_raise_into_the_application() -> None:
     sent = _sent(t)
     assert [tx["transaction"] for tx in sent] == ["ok"]
     assert isinstance(sent[0]["contexts"]["trace"]["data"]["weird"], str)
+
+
+def test_sql_literals_never_appear_whatever_the_span_was_given() -> None:
+    t = _traced()
+    with sdk_core.start_span(op="task", name="t"):
+        with sdk_core.start_span(op="db", name="SELECT * FROM u WHERE email = 'jane@example.com'"):
+            pass
+        with sdk_core.start_span(op="db", description="DELETE FROM t WHERE id = 42"):
+            pass
+        with sdk_core.start_span(op="db.redis", description="GET cart:abc"):
+            pass
+    (tx,) = _sent(t)
+    assert [s["description"] for s in tx["spans"]] == [
+        "SELECT * FROM u WHERE email = ?",
+        "DELETE FROM t WHERE id = ?",
+        "GET cart:abc",
+    ]
+    assert "jane@example.com" not in str(tx)
