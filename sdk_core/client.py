@@ -209,7 +209,8 @@ class Client:
         if merged is None:
             _drop_transaction(self.discards, DropReason.EVENT_PROCESSOR, event)
             return None
-        if not self._worker.submit((merged, _NO_HINT)):
+        hint: Hint = {} if self.options.before_send_transaction is not None else _NO_HINT
+        if not self._worker.submit((merged, hint)):
             _drop_transaction(self.discards, DropReason.QUEUE_OVERFLOW, merged)
             return None
         event_id = merged.get("event_id")
