@@ -70,3 +70,61 @@ def test_traces_list_trace_waterfall_and_the_error_links_to_its_trace(receiver: 
     expect(page).to_have_url(receiver.console_url + f"trace/{trace_id}")
     assert page.evaluate("document.querySelectorAll('img, iframe, object, embed, script:not([src])').length") == 0
     assert watched.dialogs == [] and watched.errors == []
+
+
+# -- docs/console-trace.png ---------------------------------------------------------------------
+
+
+def update_docs_screenshot() -> None:
+    """A traced Flask request (ORM-like spans, an outgoing call, a captured error) photographed."""
+    from pathlib import Path
+
+    from flask import Flask
+    from playwright.sync_api import sync_playwright
+
+    from integrations.flask import FlaskIntegration
+
+    out = Path(__file__).resolve().parents[2] / "docs" / "console-trace.png"
+    with global_provider(None), Receiver(scrub=credential_scrub(), console=True) as r:
+        sdk_core.init(r.dsn, default_integrations=False, integrations=[FlaskIntegration()], traces_sample_rate=1.0)
+        app = Flask("shop")
+
+        @app.post("/orders/<int:order_id>/pay")
+        def pay(order_id: int) -> str:
+            import time
+
+            with sdk_core.start_span(op="db", description="SELECT * FROM orders WHERE id = %s"):
+                time.sleep(0.004)
+            with sdk_core.start_span(op="db", description="SELECT * FROM order_lines WHERE order_id = %s"):
+                time.sleep(0.006)
+            with sdk_core.start_span(op="http.client", description="POST https://payments.example/charge"):
+                time.sleep(0.02)
+                try:
+                    raise RuntimeError("card declined")
+                except RuntimeError:
+                    sdk_core.capture_exception()
+            with sdk_core.start_span(op="db", description="UPDATE orders SET status = %s WHERE id = %s"):
+                time.sleep(0.003)
+            return "ok"
+
+        app.test_client().post("/orders/17/pay").close()
+        assert sdk_core.flush(10)
+        sdk_core.close()
+        (tx,) = r.transactions()
+        assert r.console_url is not None
+        with sync_playwright() as playwright:
+            chromium = _browser_tests.launch(playwright)
+            try:
+                page = chromium.new_page(viewport={"width": 1360, "height": 640})
+                page.goto(r.console_url + f"trace/{tx['trace_id']}")
+                page.locator("tr.span-row").first.wait_for(timeout=_browser_tests.WAIT_MS)
+                page.screenshot(path=str(out), full_page=True)
+            finally:
+                chromium.close()
+
+
+if __name__ == "__main__":
+    import sys
+
+    if "--docs" in sys.argv:
+        update_docs_screenshot()
