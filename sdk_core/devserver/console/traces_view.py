@@ -65,10 +65,12 @@ def _waterfall(tx: Mapping[str, Any], trace_start: float, trace_end: float) -> H
     payload = dict_of(tx.get("payload"))
     trace = dict_of(dict_of(payload.get("contexts")).get("trace"))
     start = _num(payload.get("start_timestamp")) or _num(tx.get("start_timestamp"))
+    method = str_of(dict_of(payload.get("request")).get("method"))
+    name = str_of(payload.get("transaction"))
     root = {
         "span_id": trace.get("span_id"),
         "op": trace.get("op"),
-        "description": payload.get("transaction"),
+        "description": f"{method} {name}" if method and trace.get("op") == "http.server" else name,
         "start_timestamp": start,
         "timestamp": start + _num(tx.get("duration_ms")) / 1000.0,
         "status": trace.get("status"),
