@@ -95,6 +95,8 @@ class Client:
             on_fork=self._after_fork_in_child,
         )
         self._closed = False
+        # Transactions may fill at most this much of the queue: errors always find room.
+        self._transaction_room = max(1, options.max_queue_size * 3 // 4)
         self.tracing = self._start_tracing()
         self._last_exception = threading.local()
         if self.spool is not None and self.transport is not None and self._spool_has_files():
@@ -204,6 +206,9 @@ class Client:
             return None
         if self._transactions_rate_limited():
             _drop_transaction(self.discards, DropReason.RATELIMIT_BACKOFF, event)
+            return None
+        if len(self._worker) >= self._transaction_room:
+            _drop_transaction(self.discards, DropReason.QUEUE_OVERFLOW, event)  # the rest is kept for errors
             return None
         merged = apply_scopes(event, {}, None, self._contexts, 0, transaction=True)
         if merged is None:

@@ -322,3 +322,29 @@ def test_sql_literals_never_appear_whatever_the_span_was_given() -> None:
         "GET cart:abc",
     ]
     assert "jane@example.com" not in str(tx)
+
+
+def test_transactions_never_take_the_queue_room_errors_need() -> None:
+    import threading
+
+    release = threading.Event()
+
+    class Stuck(InMemoryTransport):
+        def send(self, envelope: Any) -> None:
+            release.wait(10)
+            super().send(envelope)
+
+    transport = Stuck()
+    sdk_core.init(
+        transport=transport, default_integrations=False, traces_sample_rate=1.0, max_queue_size=8, batch_size=1
+    )
+    for i in range(20):
+        with sdk_core.start_span(op="task", name=f"t{i}"):
+            pass
+    ids = [sdk_core.capture_message(f"error {i}") for i in range(2)]
+    assert all(ids)
+    release.set()
+    assert sdk_core.flush(10)
+    assert {e["event_id"] for e in transport.events} == set(ids)
+    assert _discarded("queue_overflow", "error") == 0
+    assert _discarded("queue_overflow", "transaction") >= 20 - 8
