@@ -844,6 +844,25 @@ def chart_bars(rows: list[Row]) -> list[Bar]:
 # -- main ------------------------------------------------------------------------------------------------
 
 
+def _tracing_section() -> str:
+    """The section ``bench_tracing.py`` publishes into REPORT.md (kept when this run rewrites it)."""
+    from benchmarks.bench_tracing import REPORT, SECTION
+
+    text = REPORT.read_text(encoding="utf-8") if REPORT.exists() else ""
+    start = text.find(SECTION)
+    if start < 0:
+        return ""
+    end = text.find("\n## ", start + len(SECTION))
+    return text[start : end + 1 if end >= 0 else len(text)]
+
+
+def _keep_tracing_section(section: str) -> None:
+    if section:
+        from benchmarks.bench_tracing import publish as publish_tracing
+
+        publish_tracing(section)
+
+
 def main(argv: Optional[list[str]] = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="fewer rounds and events (~2 minutes)")
@@ -871,6 +890,7 @@ def main(argv: Optional[list[str]] = None) -> int:
         plan.storm_n = args.storm_events
     only = set(args.only.split(",")) if args.only else None
     publish = args.publish if args.publish is not None else (not args.quick and only is None)
+    tracing_section = _tracing_section()
     profile = not args.no_profile and not args.quick
     os.makedirs(args.out, exist_ok=True)
 
@@ -930,6 +950,7 @@ def main(argv: Optional[list[str]] = None) -> int:
         )
     if publish:
         shutil.copyfile(os.path.join(args.out, "report.md"), os.path.join(HERE, "REPORT.md"))
+        _keep_tracing_section(tracing_section)
         shutil.copyfile(os.path.join(args.out, "ratios.png"), os.path.join(HERE, "ratios.png"))
     sys.stdout.write(report)
     log(

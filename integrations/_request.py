@@ -287,7 +287,7 @@ class RequestScope:
     have their own request object; all three run only at capture time, on the capturing thread.
     """
 
-    __slots__ = ("_captured", "extract", "key", "parent", "transaction", "user")
+    __slots__ = ("_captured", "extract", "key", "parent", "server_span", "transaction", "user")
 
     def __init__(
         self, extract: Extractor, transaction: Optional[TransactionFn] = None, user: Optional[UserFn] = None
@@ -295,6 +295,7 @@ class RequestScope:
         self.extract = extract
         self.transaction = transaction
         self.user = user
+        self.server_span: Any = None  # the request's root span (sdk_core.integration.start_server_span)
         self._captured: list[BaseException] = []
         self.key: object = None
         """What identifies the request to nested layers (the ASGI headers list), None if unknown."""

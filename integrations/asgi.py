@@ -1,7 +1,8 @@
 """ASGI 3 middleware: one isolated scope per ``http``/``websocket`` connection, failures captured.
 
 Exceptions raised by the application are captured (mechanism ``asgi``, unhandled) and re-raised
-unchanged; ``send`` is never wrapped, so status, headers and body are the application's own.
+unchanged; ``send`` is wrapped only with tracing on, to note the status (messages pass unchanged),
+so status, headers and body are the application's own.
 ``lifespan`` and other scope types pass straight through. The request body is recorded, up to
 ``max_request_body_size``, only as the application itself reads it through ``receive``.
 """
@@ -23,7 +24,7 @@ from integrations._request import (
     request_scope,
     set_oversize_body,
 )
-from sdk_core.integration import is_enabled
+from sdk_core.integration import is_enabled, log_internal_error, start_server_span, tracing_enabled
 
 __all__ = ["AsgiMiddleware", "run_asgi"]
 
@@ -98,14 +99,59 @@ async def run_asgi(
         key=key,
         leaving=leaving,
     ) as state:
+        server = state.server_span = _server_span(scope, headers, mechanism_type) if tracing_enabled() else None
+        if server is not None:
+            send = _status_recorder(send, server)
         try:
             await app(scope, recorder if recorder is not None else receive, send)
         except Exception as exc:
             state.capture(exc, mechanism_type)
+            _end_span(server, scope, exc)
             raise
+        _end_span(server, scope, None)
 
 
-_WANTED = frozenset((b"content-length", b"content-type", b"sentry-trace", b"traceparent"))
+_WANTED = frozenset((b"content-length", b"content-type", b"sentry-trace", b"traceparent", b"baggage", b"tracestate"))
+
+
+def _server_span(scope: Scope, headers: dict[bytes, str], mechanism_type: str) -> Any:
+    """The connection's ``http.server`` root span, named by path until the router's template is known."""
+    method = "GET" if scope.get("type") == "websocket" else str(scope.get("method") or "GET")
+    return start_server_span(
+        method,
+        str(scope.get("root_path") or "") + str(scope.get("path") or "/"),
+        origin=f"auto.http.{mechanism_type}",
+        sentry_trace=headers.get(b"sentry-trace"),
+        traceparent=headers.get(b"traceparent"),
+        baggage=headers.get(b"baggage"),
+        tracestate=headers.get(b"tracestate"),
+    )
+
+
+def _status_recorder(send: Send, server: Any) -> Send:
+    """Only with tracing on: notes the response status as it passes (the message is not changed)."""
+
+    async def recording_send(message: Message) -> None:
+        if message.get("type") == "http.response.start":
+            status = message.get("status")
+            if isinstance(status, int):
+                server.set_status_code(status)
+        await send(message)
+
+    return recording_send
+
+
+def _end_span(server: Any, scope: Scope, exc: Optional[BaseException]) -> None:
+    if server is None:
+        return
+    try:
+        name = _Transaction(scope, "url")()
+        if name is not None and name[1] == "route":
+            server.set_route(name[0])
+        server.finish(exc)
+        server.detach()
+    except Exception as error:
+        log_internal_error("asgi request span", error)
 
 
 def _pick_headers(raw: Any) -> dict[bytes, str]:

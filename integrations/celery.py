@@ -12,6 +12,9 @@ Only Celery's own signals are used, no patching:
   the task's control flow: ``Retry``, ``Ignore``, ``Reject``, or an exception listed in the task's
   ``throws``. (Celery does not send ``task_failure`` for a retry; the check is belt and braces.)
 - ``task_postrun`` closes the scope.
+- With tracing on, publishing is a ``queue.submit.celery`` span whose trace headers (``sentry-trace``,
+  ``traceparent``, ``baggage``) ride in the message headers, and each task run is a
+  ``queue.task.celery`` transaction named after the task, continuing the publisher's trace.
 - ``worker_process_shutdown`` flushes: forked pool children leave through ``os._exit``, which
   skips ``atexit``.
 
@@ -30,12 +33,17 @@ from typing import Any, Optional
 import sdk_core
 from sdk_core.integration import (
     DidNotEnable,
+    fail_span,
     flush_before_exit,
     guarded,
     is_enabled,
     log_internal_error,
+    outgoing_trace_headers,
     request_isolation_scope,
+    start_child_span,
+    start_root_span,
     trace_context,
+    tracing_enabled,
 )
 
 TRACE_HEADER = "sentry-trace"
@@ -45,6 +53,9 @@ _UID = "coderadar-sdk"
 # Open task scopes by task id; entered in task_prerun, left in task_postrun (same thread).
 _open_scopes: dict[str, AbstractContextManager[Any]] = {}
 _open_lock = threading.Lock()
+# Tracing: the task's root span by task id (prerun -> postrun), and publish spans by task id.
+_task_spans: dict[str, Any] = {}
+_publish_spans: dict[str, Any] = {}
 
 
 class CeleryIntegration:
@@ -98,6 +109,7 @@ _include_args = True
 def _handlers(signals: Any) -> list[tuple[Any, Any]]:
     return [
         (signals.before_task_publish, _on_publish),
+        (signals.after_task_publish, _on_published),
         (signals.task_prerun, _on_prerun),
         (signals.task_failure, _on_failure),
         (signals.task_postrun, _on_postrun),
@@ -106,11 +118,35 @@ def _handlers(signals: Any) -> list[tuple[Any, Any]]:
 
 
 @guarded("celery before_task_publish")
-def _on_publish(sender: Any = None, headers: Any = None, **_: Any) -> None:
+def _on_publish(sender: Any = None, headers: Any = None, routing_key: Any = None, **_: Any) -> None:
     if not isinstance(headers, dict) or not is_enabled():
         return
+    if tracing_enabled():
+        span = start_child_span(
+            str(sender),
+            kind="producer",
+            op="queue.submit.celery",
+            origin="auto.queue.celery",
+            attributes={"messaging.system": "celery", "messaging.destination.name": str(routing_key or "")},
+        )
+        task_id = headers.get("id")
+        if span is not None and isinstance(task_id, str):
+            span.set_attribute("messaging.message.id", task_id)
+            _publish_spans[task_id] = span
+        found = outgoing_trace_headers(None, span)
+        if found:
+            headers.update(found)
+            return
     trace = trace_context(sdk_core.get_isolation_scope())
     headers[TRACE_HEADER] = f"{trace['trace_id']}-{trace['span_id']}"
+
+
+@guarded("celery after_task_publish")
+def _on_published(sender: Any = None, headers: Any = None, **_: Any) -> None:
+    task_id = headers.get("id") if isinstance(headers, dict) else None
+    span = _publish_spans.pop(task_id, None) if isinstance(task_id, str) else None
+    if span is not None:
+        span.end()
 
 
 def _on_prerun(sender: Any = None, task_id: Any = None, task: Any = None, **_: Any) -> None:
@@ -152,6 +188,8 @@ def _on_prerun(sender: Any = None, task_id: Any = None, task: Any = None, **_: A
             context["args"] = _named_args(task, list(getattr(request, "args", None) or ()))
             context["kwargs"] = dict(getattr(request, "kwargs", None) or {})
         scope.set_context("celery", context)
+        if tracing_enabled():
+            _start_task_span(task_id, name, request, delivery.get("routing_key"))
     except Exception as error:
         log_internal_error("celery task_prerun", error)
 
@@ -171,12 +209,39 @@ def _named_args(task: Any, args: list[Any]) -> Any:
     return {name: list(v) if isinstance(v, tuple) else v for name, v in bound.arguments.items()}
 
 
+def _start_task_span(task_id: str, name: str, request: Any, routing_key: Any) -> None:
+    """The task's ``queue.task.celery`` transaction, continuing the publisher's trace from the headers."""
+    eager = getattr(request, "is_eager", False)
+    root = start_root_span(
+        name,
+        op="queue.task.celery",
+        source="task",
+        origin="auto.queue.celery",
+        sentry_trace=None if eager else getattr(request, TRACE_HEADER, None),
+        traceparent=None if eager else getattr(request, "traceparent", None),
+        baggage=None if eager else getattr(request, "baggage", None),
+        tracestate=None if eager else getattr(request, "tracestate", None),
+        attributes={
+            "messaging.system": "celery",
+            "messaging.message.id": task_id,
+            "messaging.destination.name": str(routing_key or ""),
+            "messaging.message.retry.count": int(getattr(request, "retries", 0) or 0),
+        },
+    )
+    if root is not None:
+        with _open_lock:
+            _task_spans[task_id] = root
+
+
 def _on_failure(sender: Any = None, exception: Any = None, **_: Any) -> None:
     if not isinstance(exception, BaseException):
         return
     try:
         if _expected(sender, exception):
             return
+        root = _task_spans.get(getattr(getattr(sender, "request", None), "id", None) or "")
+        if root is not None:
+            fail_span(root.span, exception)
         sdk_core.capture_exception(exception, mechanism={"type": "celery", "handled": False})
     except Exception as error:
         log_internal_error("celery task_failure", error)
@@ -184,7 +249,14 @@ def _on_failure(sender: Any = None, exception: Any = None, **_: Any) -> None:
 
 def _on_postrun(sender: Any = None, task_id: Any = None, **_: Any) -> None:
     with _open_lock:
+        root = _task_spans.pop(task_id, None) if isinstance(task_id, str) else None
         manager = _open_scopes.pop(task_id, None) if isinstance(task_id, str) else None
+    if root is not None:
+        try:
+            root.finish()
+            root.detach()
+        except Exception as error:
+            log_internal_error("celery task span", error)
     if manager is None:
         return
     try:

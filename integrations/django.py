@@ -46,7 +46,16 @@ from integrations._request import (
 )
 from integrations.asgi import run_asgi
 from integrations.wsgi import run_wsgi
-from sdk_core.integration import DidNotEnable, guarded, is_enabled, log_internal_error
+from sdk_core.integration import (
+    DidNotEnable,
+    fail_span,
+    guarded,
+    is_enabled,
+    log_internal_error,
+    start_child_span,
+    start_server_span,
+    tracing_enabled,
+)
 
 __all__ = ["DjangoIntegration"]
 
@@ -158,11 +167,21 @@ def _get_response(wrapped: Callable[..., Any], instance: Any, args: tuple[Any, .
     state = current_request()
     if state is not None:
         _describe(state, request)
-        return wrapped(*args, **kwargs)
+        try:
+            return wrapped(*args, **kwargs)
+        finally:
+            _name_span(state, request)
     meta = request.META
     with request_scope(_extractor(request), None, meta.get("HTTP_SENTRY_TRACE"), meta.get("HTTP_TRACEPARENT")) as state:
         _describe(state, request)
-        return wrapped(*args, **kwargs)
+        state.server_span = _server_span(request)
+        try:
+            response = wrapped(*args, **kwargs)
+        except Exception as exc:
+            _end_span(state, request, None, exc)
+            raise
+        _end_span(state, request, response, None)
+        return response
 
 
 async def _get_response_async(
@@ -174,11 +193,67 @@ async def _get_response_async(
     state = current_request()
     if state is not None:
         _describe(state, request)
-        return await wrapped(*args, **kwargs)
+        try:
+            return await wrapped(*args, **kwargs)
+        finally:
+            _name_span(state, request)
     meta = request.META
     with request_scope(_extractor(request), None, meta.get("HTTP_SENTRY_TRACE"), meta.get("HTTP_TRACEPARENT")) as state:
         _describe(state, request)
-        return await wrapped(*args, **kwargs)
+        state.server_span = _server_span(request)
+        try:
+            response = await wrapped(*args, **kwargs)
+        except Exception as exc:
+            _end_span(state, request, None, exc)
+            raise
+        _end_span(state, request, response, None)
+        return response
+
+
+# -- tracing: the request's root span, named after the URL pattern ---------------------------
+
+
+def _server_span(request: Any) -> Any:
+    """A root span when the request did not come through a handler that opened one (the test client)."""
+    if not tracing_enabled():
+        return None
+    meta = request.META
+    return start_server_span(
+        str(request.method or "GET"),
+        str(request.path or "/"),
+        origin="auto.http.django",
+        sentry_trace=meta.get("HTTP_SENTRY_TRACE"),
+        traceparent=meta.get("HTTP_TRACEPARENT"),
+        baggage=meta.get("HTTP_BAGGAGE"),
+        tracestate=meta.get("HTTP_TRACESTATE"),
+    )
+
+
+@guarded("django span name")
+def _name_span(state: RequestScope, request: Any) -> None:
+    """Name the root span after the matched URL pattern (``/orders/<int:order_id>/``)."""
+    server = state.server_span
+    if server is None:
+        return
+    match = getattr(request, "resolver_match", None)
+    route = getattr(match, "route", None) if match is not None else None
+    if route:
+        server.set_route(readable_route(str(route)))
+
+
+def _end_span(state: RequestScope, request: Any, response: Any, exc: Optional[BaseException]) -> None:
+    server = state.server_span
+    if server is None:
+        return
+    try:
+        _name_span(state, request)
+        status = getattr(response, "status_code", None)
+        if isinstance(status, int):
+            server.set_status_code(status)
+        server.detach()
+        server.finish(exc)
+    except Exception as error:
+        log_internal_error("django request span", error)
 
 
 @guarded("django request")
@@ -337,17 +412,40 @@ def _executemany(wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ..
 def _run_query(
     wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any], many: bool
 ) -> Any:
-    if not _config.record_sql or not is_enabled():
+    crumbs = _config.record_sql and is_enabled()
+    span = _query_span(args, kwargs, instance) if tracing_enabled() else None
+    if not crumbs and span is None:
         return wrapped(*args, **kwargs)
     sql = args[0] if args else kwargs.get("sql")
     started = time.perf_counter()
     try:
         result = wrapped(*args, **kwargs)
-    except Exception:
-        _record_query(sql, instance, started, many, failed=True)
+    except Exception as exc:
+        if span is not None:
+            fail_span(span, exc)
+            span.end()
+        if crumbs:
+            _record_query(sql, instance, started, many, failed=True)
         raise
-    _record_query(sql, instance, started, many, failed=False)
+    if span is not None:
+        span.end()
+    if crumbs:
+        _record_query(sql, instance, started, many, failed=False)
     return result
+
+
+def _query_span(args: tuple[Any, ...], kwargs: dict[str, Any], cursor: Any) -> Any:
+    """A ``db`` span for one statement: the SQL with its placeholders, never the parameters."""
+    try:
+        sql = args[0] if args else kwargs.get("sql")
+        text = sql.decode("utf-8", "replace") if isinstance(sql, bytes) else str(sql)
+        db = getattr(cursor, "db", None)
+        attributes = {"db.system": str(getattr(db, "vendor", "") or "other_sql"), "db.query.text": text}
+        name = text.split(None, 1)[0][:32] if text.strip() else "query"  # the verb: no literal in the name
+        return start_child_span(name, kind="client", op="db", origin="auto.db.django", attributes=attributes)
+    except Exception as exc:
+        log_internal_error("django query span", exc)
+        return None
 
 
 def _record_query(sql: Any, cursor: Any, started: float, many: bool, failed: bool) -> None:

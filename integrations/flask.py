@@ -153,6 +153,9 @@ def _describe(state: RequestScope, req: Any) -> None:
     state.extract = _extractor(req)
     state.transaction = _transaction(req, _config.transaction_style)
     state.user = _login_user
+    rule = req.url_rule
+    if state.server_span is not None and rule is not None:
+        state.server_span.set_route(str(rule.rule))  # the transaction is named after the URL rule
 
 
 def _extractor(req: Any) -> Callable[[Policy], Extracted]:

@@ -10,10 +10,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from sdk_core.integration import DidNotEnable, is_sdk_sending
+from sdk_core.integration import (
+    DidNotEnable,
+    is_sdk_sending,
+    log_internal_error,
+    outgoing_trace_headers,
+    tracing_enabled,
+)
 
 from . import _patch
-from .stdlib import http_breadcrumb
+from .stdlib import client_span, end_client_span, http_breadcrumb
 
 
 class HttpxIntegration:
@@ -45,24 +51,45 @@ def _send(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
     if is_sdk_sending():
         return wrapped(*args, **kwargs)
     request = _request_of(args, kwargs)
+    span = _start(request) if tracing_enabled() else None
     try:
         response = wrapped(*args, **kwargs)
     except Exception as exc:
         _record(request, None, type(exc).__name__)
+        end_client_span(span, None, exc)
         raise
     _record(request, response, None)
+    end_client_span(span, getattr(response, "status_code", None), None)
     return response
 
 
 async def _async_send(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
+    if is_sdk_sending():
+        return await wrapped(*args, **kwargs)
     request = _request_of(args, kwargs)
+    span = _start(request) if tracing_enabled() else None
     try:
         response = await wrapped(*args, **kwargs)
     except Exception as exc:
         _record(request, None, type(exc).__name__)
+        end_client_span(span, None, exc)
         raise
     _record(request, response, None)
+    end_client_span(span, getattr(response, "status_code", None), None)
     return response
+
+
+def _start(request: Any) -> Any:
+    """The request's ``http.client`` span, and its trace headers when the URL is a propagation target."""
+    try:
+        method, url = request.method, str(request.url)
+        span = client_span(method, url, "auto.http.httpx")
+        for name, value in outgoing_trace_headers(url, span).items():
+            request.headers[name] = value
+        return span
+    except Exception as exc:
+        log_internal_error("httpx span", exc)
+        return None
 
 
 def _record(request: Any, response: Any, reason: Any) -> None:

@@ -16,7 +16,15 @@ from typing import Any, Optional
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 import sdk_core
-from sdk_core.integration import guarded, is_sdk_sending, log_internal_error
+from sdk_core.integration import (
+    fail_span,
+    guarded,
+    is_sdk_sending,
+    log_internal_error,
+    outgoing_trace_headers,
+    start_child_span,
+    tracing_enabled,
+)
 
 from . import _patch
 
@@ -43,7 +51,12 @@ def _putrequest(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
             method = args[0] if args else kwargs.get("method")
             url = args[1] if len(args) > 1 else kwargs.get("url")
             if isinstance(method, str) and isinstance(url, str):
-                setattr(instance, _PENDING, (method, _absolute_url(instance, url)))
+                full = _absolute_url(instance, url)
+                span = client_span(method, full, "auto.http.stdlib") if tracing_enabled() else None
+                setattr(instance, _PENDING, (method, full, span))
+                if tracing_enabled():
+                    for name, value in outgoing_trace_headers(full, span).items():
+                        instance.putheader(name, value)
         except Exception as error:
             log_internal_error("http.client putrequest", error)
     return result
@@ -53,14 +66,40 @@ def _getresponse(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
     pending = instance.__dict__.pop(_PENDING, None)
     if pending is None:
         return wrapped(*args, **kwargs)
-    method, url = pending
+    method, url, span = pending
     try:
         response = wrapped(*args, **kwargs)
     except Exception as exc:
         http_breadcrumb(method, url, reason=type(exc).__name__)
+        end_client_span(span, None, exc)
         raise
-    http_breadcrumb(method, url, getattr(response, "status", None))
+    status = getattr(response, "status", None)
+    http_breadcrumb(method, url, status)
+    end_client_span(span, status, None)
     return response
+
+
+def client_span(method: str, url: str, origin: str) -> Any:
+    """An ``http.client`` span for one outgoing request (URL without credentials or query values)."""
+    clean, query = sanitize_url(url)
+    attributes: dict[str, Any] = {"http.request.method": method.upper(), "url.full": clean}
+    if query:
+        attributes["http.query"] = query
+    return start_child_span(f"{method.upper()} {clean}", kind="client", origin=origin, attributes=attributes)
+
+
+def end_client_span(span: Any, status: Any, exc: Optional[BaseException]) -> None:
+    """End a span from ``client_span`` with the response's status code or the error."""
+    if span is None:
+        return
+    try:
+        if isinstance(status, int):
+            span.set_attribute("http.response.status_code", status)
+        if exc is not None:
+            fail_span(span, exc)
+        span.end()
+    except Exception as error:
+        log_internal_error("http client span", error)
 
 
 def _absolute_url(conn: http.client.HTTPConnection, url: str) -> str:
@@ -112,4 +151,4 @@ def http_breadcrumb(method: str, url: str, status_code: Optional[int] = None, *,
     sdk_core.add_breadcrumb(type="http", category="http", level=level, data=data)
 
 
-__all__ = ["StdlibIntegration", "http_breadcrumb", "sanitize_url"]
+__all__ = ["StdlibIntegration", "client_span", "end_client_span", "http_breadcrumb", "sanitize_url"]

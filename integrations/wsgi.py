@@ -23,7 +23,7 @@ from integrations._request import (
     from_environ,
     request_scope,
 )
-from sdk_core.integration import is_enabled
+from sdk_core.integration import is_enabled, start_server_span, tracing_enabled
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
@@ -62,18 +62,56 @@ def run_wsgi(
         environ.get("HTTP_SENTRY_TRACE"),
         environ.get("HTTP_TRACEPARENT"),
     ) as state:
+        server = state.server_span = _server_span(environ, mechanism_type)
+        if server is not None:
+            start_response = _status_recorder(start_response, server)
         try:
             result = app(environ, start_response)
         except Exception as exc:
             state.capture(exc, mechanism_type)
+            if server is not None:
+                server.finish(exc)
+                server.detach()
             raise
+        plain = isinstance(result, (list, tuple)) or _is_file_wrapper(environ, result)
         context = contextvars.copy_context()
-    if isinstance(result, (list, tuple)) or _is_file_wrapper(environ, result):
+        if server is not None:
+            server.detach()
+            if plain:
+                server.finish()  # inside the request's scope: the transaction gets its data
+    if plain:
         # Nothing can fail while a list is sent; a file wrapper is left alone so the server keeps sendfile().
         return result
     if hasattr(result, "__len__"):
         return _SizedScopedResponse(result, context, state, mechanism_type)
     return _ScopedResponse(result, context, state, mechanism_type)
+
+
+def _server_span(environ: Mapping[str, Any], mechanism_type: str) -> Any:
+    """The request's ``http.server`` root span (None when tracing is off), named by path until routed."""
+    if not tracing_enabled():
+        return None
+    path = str(environ.get("SCRIPT_NAME") or "") + str(environ.get("PATH_INFO") or "")
+    return start_server_span(
+        str(environ.get("REQUEST_METHOD") or "GET").upper(),
+        path or "/",
+        origin=f"auto.http.{mechanism_type}",
+        sentry_trace=environ.get("HTTP_SENTRY_TRACE"),
+        traceparent=environ.get("HTTP_TRACEPARENT"),
+        baggage=environ.get("HTTP_BAGGAGE"),
+        tracestate=environ.get("HTTP_TRACESTATE"),
+    )
+
+
+def _status_recorder(start_response: StartResponse, server: Any) -> StartResponse:
+    def recording_start_response(status: str, headers: Any, exc_info: Any = None) -> Any:
+        try:
+            server.set_status_code(int(status[:3]))
+        except ValueError:
+            pass
+        return start_response(status, headers, exc_info)
+
+    return recording_start_response
 
 
 def _environ_extractor(environ: Mapping[str, Any]) -> Callable[[Policy], Extracted]:
@@ -129,20 +167,27 @@ class _ScopedResponse:
             raise
         except Exception as exc:
             self._state.capture(exc, self._mechanism)
+            server = self._state.server_span
+            if server is not None:
+                server.finish(exc)
             raise
 
     def close(self) -> None:
         self._context.run(self._close)
 
     def _close(self) -> None:
+        server = self._state.server_span
         close = getattr(self._result, "close", None)
-        if close is None:
-            return
         try:
-            close()
+            if close is not None:
+                close()
         except Exception as exc:
             self._state.capture(exc, self._mechanism)
+            if server is not None:
+                server.finish(exc)
             raise
+        if server is not None:
+            server.finish()
 
 
 class _SizedScopedResponse(_ScopedResponse):

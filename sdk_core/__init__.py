@@ -24,6 +24,7 @@ from ._api import (
     shutdown,
     stats,
 )
+from ._tracing_api import start_span, trace
 from ._version import VERSION
 from .attachments import Attachment, add_attachment
 from .monitors import MonitorConfigError, capture_checkin, monitor
@@ -68,5 +69,7 @@ __all__ = [
     "set_transaction_name",
     "set_user",
     "shutdown",
+    "start_span",
     "stats",
+    "trace",
 ]

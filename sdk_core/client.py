@@ -16,7 +16,7 @@ from .compact import pack
 from .event import new_event_id, static_contexts, static_fields
 from .normalize import Normalizer
 from .options import Options
-from .pipeline import BatchProcessor, Job, Scrub, WorkItem, default_stages
+from .pipeline import BatchProcessor, Job, Scrub, WorkItem, default_stages, transaction_stages
 from .sampling import Sampler
 from .scope import Scope, get_isolation_scope
 from .scope_merge import apply_scopes
@@ -82,6 +82,7 @@ class _DefaultScrub:
 
 _NO_HINT: Hint = {}
 _JOB_ITEM_BYTES = 512
+_SPAN_BYTES = 256
 
 
 class Client:
@@ -117,6 +118,9 @@ class Client:
             self.transport.send if self.transport is not None else _nowhere,
             self.transport.shedding if self.transport is not None else _never,
             drop_job=_job_drop_counter(self.discards),
+            transaction_stages=transaction_stages(options, self._static, self.normalizer, self.scrub, self.stats),
+            drop_transaction=_drop_counter(self.discards, "transaction"),
+            drop_spans=lambda reason, n: self.discards.record(reason.value, "span", n),
         )
         self.processor.attachment_items = AttachmentItems(self.scrub, self.discards.record)
         self._worker: Worker[WorkItem] = Worker(
@@ -131,6 +135,9 @@ class Client:
         )
         self._closed = False
         self._start_telemetry()
+        # Transactions may fill at most this much of the queue: errors always find room.
+        self._transaction_room = max(1, options.max_queue_size * 3 // 4)
+        self.tracing = self._start_tracing()
         self._last_exception = threading.local()
         if self.spool is not None and self.transport is not None and self._spool_has_files():
             self._worker.start()  # replay what an earlier process (or this one) left on disk
@@ -157,6 +164,21 @@ class Client:
 
         transport.on_sent = on_sent
         return transport
+
+    def _start_tracing(self) -> Any:
+        """Tracing's runtime (``sdk_core.tracing.Runtime``) when ``traces_sample_rate``/``traces_sampler`` is set."""
+        if not self.options.tracing or self.transport is None:
+            return None
+        try:
+            from . import tracing
+
+            runtime = tracing.Runtime(self.options, self.capture_transaction, self.discards.record)
+            tracing.set_current(runtime)
+            tracing.install(self.options)
+            return runtime
+        except Exception as exc:
+            log_internal_error("tracing setup", exc)
+            return None
 
     def _make_spool(self) -> DiskSpool | None:
         """The disk spool of ``spool_dir``: one sub-directory per DSN. Never fatal: without it, no spool."""
@@ -217,6 +239,8 @@ class Client:
             self._drop(DropReason.EVENT_PROCESSOR)
             return None
         self.stats.record_captured()
+        if self.tracing is not None:
+            self._add_trace_header(merged)
         # Only before_send reads the hint on the worker; without one, do not keep the exception (and
         # through its traceback the application's frames and locals) alive in the queue.
         queued_hint = hint if self.options.before_send is not None else _NO_HINT
@@ -259,6 +283,47 @@ class Client:
             sessions.close_aggregator(self.sessions)
         except Exception as exc:
             log_internal_error("close telemetry", exc)
+
+    def capture_transaction(self, event: Event) -> str | None:
+        """Queue a finished transaction (built by ``sdk_core.tracing``) with the scopes' data merged in."""
+        if not self.enabled:
+            return None
+        if self._transactions_rate_limited():
+            _drop_transaction(self.discards, DropReason.RATELIMIT_BACKOFF, event)
+            return None
+        if len(self._worker) >= self._transaction_room:
+            _drop_transaction(self.discards, DropReason.QUEUE_OVERFLOW, event)  # the rest is kept for errors
+            return None
+        merged = apply_scopes(event, {}, None, self._contexts, 0, transaction=True)
+        if merged is None:
+            _drop_transaction(self.discards, DropReason.EVENT_PROCESSOR, event)
+            return None
+        hint: Hint = {} if self.options.before_send_transaction is not None else _NO_HINT
+        if not self._worker.submit((merged, hint), pack(merged) + _SPAN_BYTES * len(merged.get("spans") or ())):
+            _drop_transaction(self.discards, DropReason.QUEUE_OVERFLOW, merged)
+            return None
+        event_id = merged.get("event_id")
+        return event_id if isinstance(event_id, str) else None
+
+    def _transactions_rate_limited(self) -> bool:
+        """The server said it takes no transactions for now (Bugsink always does): do not even queue them."""
+        limits = getattr(self.transport, "rate_limits", None)
+        try:
+            return limits is not None and bool(limits.is_limited("transaction"))
+        except Exception:
+            return False
+
+    def _add_trace_header(self, event: Event) -> None:
+        """An error inside a traced span carries its trace's sampling context (envelope header ``trace``)."""
+        try:
+            from .tracing import current_dsc
+
+            dsc = current_dsc()
+        except Exception as exc:
+            log_internal_error("trace header", exc)
+            return
+        if dsc is not None:
+            event["_dsc"] = dsc
 
     def _duplicate(self, hint: Hint) -> bool:
         """The same exception object captured twice in a row on a thread (your ``except`` block,
@@ -320,6 +385,10 @@ class Client:
         self.discards.reset_after_fork()
         self.stats._lock = threading.Lock()
         self.sampler.reset_after_fork()
+        if self.tracing is not None:
+            from .tracing import reset_after_fork
+
+            reset_after_fork()
         if self.transport is not None:
             self.transport.reset_after_fork()
         if self.spool is not None:
@@ -342,6 +411,7 @@ class Client:
             return
         timeout = self.options.shutdown_timeout if timeout is None else timeout
         deadline = time.monotonic() + timeout
+        self._stop_tracing()
         self._close_telemetry()
         try:
             if self.transport is not None:
@@ -364,6 +434,15 @@ class Client:
                 atexit.unregister(self._atexit)
             except Exception:
                 pass
+
+    def _stop_tracing(self) -> None:
+        """Roots still open when the client closes are not sent (tracing's runtime is switched off)."""
+        if self.tracing is None:
+            return
+        from . import tracing
+
+        if tracing.current() is self.tracing:
+            tracing.set_current(None)
 
     def _spool_or_drop(self, items: list[WorkItem], deadline: float) -> None:
         """Events still queued at the end of ``shutdown_timeout``: scrubbed (the full pipeline) and
@@ -415,9 +494,9 @@ SPOOL_RESERVE = 0.5
 """Seconds of ``shutdown_timeout`` (at most a quarter of it) kept to spool what is still queued."""
 
 
-def _drop_counter(discards: DiscardCounter) -> Callable[[DropReason], None]:
+def _drop_counter(discards: DiscardCounter, category: str = "error") -> Callable[[DropReason], None]:
     def drop(reason: DropReason) -> None:
-        discards.record(reason.value, "error")
+        discards.record(reason.value, category)
 
     return drop
 
@@ -427,6 +506,14 @@ def _job_drop_counter(discards: DiscardCounter) -> Callable[[DropReason, str, in
         discards.record(reason.value, category, quantity)
 
     return drop
+
+
+def _drop_transaction(discards: DiscardCounter, reason: DropReason, event: Event) -> None:
+    """A dropped transaction counts ``transaction`` 1 and ``span`` its spans + 1 (the protocol's rule)."""
+    spans = event.get("spans")
+    discards.record(reason.value, "transaction")
+    discards.record(reason.value, "span", (len(spans) if isinstance(spans, list) else 0) + 1)
+
 
 
 def _nowhere(envelope: Envelope) -> None:

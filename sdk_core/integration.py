@@ -8,6 +8,8 @@ documented ``TypeError``/``DidNotEnable`` at set-up time.
 from __future__ import annotations
 
 import logging
+import sys
+import typing as _t
 from contextlib import AbstractContextManager as _ContextManager
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
@@ -28,6 +30,9 @@ from .sessions import end_request as _end_request
 from .sessions import start_request as _start_request
 from .telemetry import trace_context
 from .types import Event, EventProcessor, Hint
+
+if _t.TYPE_CHECKING:
+    from .tracing.spans import ServerSpan
 
 sdk_logger: logging.Logger = logger
 """The ``sdk_core`` logger: integrations report their own failures here, never to the host."""
@@ -177,6 +182,125 @@ def remove_event_processor(processor: EventProcessor) -> None:
         processors.remove(processor)
 
 
+# -- tracing (imported lazily: an app that does not trace never imports opentelemetry through us) --
+
+
+def tracing_enabled() -> bool:
+    """True when spans are recorded (``traces_sample_rate``/``traces_sampler`` set): skip span work otherwise."""
+    runtime = sys.modules.get("sdk_core.tracing.runtime")
+    return runtime is not None and getattr(runtime, "_runtime", None) is not None
+
+
+def start_server_span(
+    method: str,
+    path: str,
+    *,
+    origin: str,
+    sentry_trace: _t.Optional[str] = None,
+    traceparent: _t.Optional[str] = None,
+    baggage: _t.Optional[str] = None,
+    tracestate: _t.Optional[str] = None,
+    attributes: _t.Optional[_t.Mapping[str, Any]] = None,
+) -> _t.Optional[ServerSpan]:
+    """An ``http.server`` root span continuing the caller's trace, current until ``.detach()``.
+
+    None when tracing is off. Call ``.set_route(template)`` once the router matched (the
+    transaction is named after it), ``.set_status_code(code)``, and ``.finish(exc)`` when the
+    response is done. For every web framework integration (WSGI, ASGI and the frameworks on top).
+    """
+    if not tracing_enabled():
+        return None
+    from .tracing.spans import start_server_span as start
+
+    return start(
+        method,
+        path,
+        origin=origin,
+        sentry_trace=sentry_trace,
+        traceparent=traceparent,
+        baggage=baggage,
+        tracestate=tracestate,
+        attributes=attributes,
+    )
+
+
+def start_root_span(
+    name: str,
+    *,
+    op: str,
+    source: str,
+    origin: str,
+    kind: str = "consumer",
+    sentry_trace: _t.Optional[str] = None,
+    traceparent: _t.Optional[str] = None,
+    baggage: _t.Optional[str] = None,
+    tracestate: _t.Optional[str] = None,
+    attributes: _t.Optional[_t.Mapping[str, Any]] = None,
+) -> _t.Optional[ServerSpan]:
+    """A transaction root for non-HTTP work (``op="queue.task.celery"``, ``source="task"``), current until
+    ``.detach()``; ``.finish(exc)`` sends it. Continues the trace of the given headers; None when off."""
+    if not tracing_enabled():
+        return None
+    from opentelemetry.trace import SpanKind
+
+    from .tracing.spans import start_root_span as start
+
+    return start(
+        name,
+        op=op,
+        source=source,
+        origin=origin,
+        kind=SpanKind[kind.upper()],
+        sentry_trace=sentry_trace,
+        traceparent=traceparent,
+        baggage=baggage,
+        tracestate=tracestate,
+        attributes=attributes,
+    )
+
+
+def start_child_span(
+    name: str,
+    *,
+    kind: str = "internal",
+    attributes: _t.Optional[_t.Mapping[str, Any]] = None,
+    op: _t.Optional[str] = None,
+    origin: _t.Optional[str] = None,
+) -> Any:
+    """A span under the current one (``db``, ``http.client``, queue...), not made current; the caller ends it.
+
+    ``kind`` is the OTel span kind by name (``client``, ``producer``, ``consumer``, ``internal``).
+    Use OTel semantic-convention attributes (``db.system``, ``db.query.text`` with placeholders,
+    ``http.request.method``, ``url.full``...). None when tracing is off or no sampled trace is open.
+    """
+    if not tracing_enabled():
+        return None
+    from opentelemetry.trace import SpanKind
+
+    from .tracing.spans import start_child_span as start
+
+    return start(name, kind=SpanKind[kind.upper()], attributes=attributes, op=op, origin=origin)
+
+
+def fail_span(span: Any, exc: BaseException) -> None:
+    """Mark a span from ``start_child_span`` as failed by ``exc`` (before ``span.end()``)."""
+    from .tracing.spans import fail_span as fail
+
+    fail(span, exc)
+
+
+def outgoing_trace_headers(url: _t.Optional[str], span: Any = None) -> dict[str, str]:
+    """Headers continuing the trace (``sentry-trace``, ``traceparent``, ``baggage``...) from ``span``
+    (default: the current span) for a request to ``url``: {} when tracing is off, ``url`` is not in
+    ``trace_propagation_targets``, or the request is the SDK's own upload. ``url=None`` (a task
+    queue's own messages) skips the target check."""
+    if not tracing_enabled() or is_sdk_sending():
+        return {}
+    from .tracing.propagate import headers_for
+
+    return headers_for(url, span)
+
+
 __all__ = [
     "DidNotEnable",
     "Event",
@@ -189,6 +313,7 @@ __all__ = [
     "continue_trace",
     "event_from_exception",
     "event_from_message",
+    "fail_span",
     "flush_before_exit",
     "guarded",
     "is_enabled",
@@ -197,6 +322,7 @@ __all__ = [
     "log_internal_error",
     "logs_level",
     "options",
+    "outgoing_trace_headers",
     "parse_sentry_trace",
     "parse_traceparent",
     "record_installed",
@@ -207,5 +333,9 @@ __all__ = [
     "session_end",
     "session_start",
     "set_meta",
+    "start_child_span",
+    "start_root_span",
+    "start_server_span",
     "trace_context",
+    "tracing_enabled",
 ]

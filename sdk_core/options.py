@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import os
+import re
 import socket
 from dataclasses import dataclass, fields
 from typing import Any, Callable, Sequence
@@ -109,6 +110,14 @@ class Options:
     """Spool bound in files; past it the oldest are dropped and counted."""
     spool_max_bytes: int = 64 * 1024 * 1024
     """Spool bound in bytes; past it the oldest are dropped and counted."""
+    traces_sample_rate: float | None = None
+    """Fraction of root spans (requests, tasks) traced; None switches tracing off (the default)."""
+    traces_sampler: Callable[..., Any] | None = None
+    """``fn(sampling_context) -> float | bool`` deciding per root span; wins over ``traces_sample_rate``."""
+    trace_propagation_targets: tuple[Any, ...] = (re.compile(".*"),)
+    """URL patterns whose outgoing requests get trace headers (default: every URL, as in sentry-sdk)."""
+    before_send_transaction: Callable[..., Any] | None = None
+    """``fn(transaction, hint) -> transaction | None`` on the worker, after scrubbing."""
     debug: bool = False
     """More detail on the ``sdk_core`` logger."""
     enable_logs: bool = False
@@ -119,6 +128,11 @@ class Options:
     """``fn(log, hint) -> log | None`` on the worker, after scrubbing; None drops the log."""
     auto_session_tracking: bool = False
     """Count requests as release-health sessions (resolved to True at ``init`` when a release is set)."""
+
+    @property
+    def tracing(self) -> bool:
+        """True when ``traces_sample_rate`` or ``traces_sampler`` is set: spans are recorded and sent."""
+        return self.traces_sample_rate is not None or self.traces_sampler is not None
 
 
 _NAMES = tuple(f.name for f in fields(Options))
@@ -229,6 +243,30 @@ def _disabled_integrations(v: Any) -> tuple[str, ...]:
     return tuple(identifiers)
 
 
+def _opt_rate(name: str, v: Any) -> float | None:
+    return None if v is None else _number(name, v, 0.0, 1.0)
+
+
+def _targets(v: Any) -> tuple[Any, ...]:
+    """``trace_propagation_targets``: strings (regexes matched anywhere in the URL) or compiled patterns."""
+    if v is None:
+        return ()
+    if isinstance(v, (str, bytes)) or not isinstance(v, (list, tuple, set, frozenset)):
+        raise TypeError(f"trace_propagation_targets: expected a list of strings or patterns, got {type(v).__name__}")
+    out: list[Any] = []
+    for item in v:
+        if isinstance(item, str):
+            try:
+                out.append(re.compile(item))
+            except re.error as exc:
+                raise ValueError(f"trace_propagation_targets: {item!r} is not a valid regex ({exc})") from None
+        elif isinstance(item, re.Pattern):
+            out.append(item)
+        else:
+            raise TypeError(f"trace_propagation_targets: expected strings or patterns, found {type(item).__name__}")
+    return tuple(out)
+
+
 def _detect_release() -> str | None:
     for var in _RELEASE_ENV_VARS:
         value = os.environ.get(var)
@@ -331,6 +369,10 @@ def validate(dsn: Any = None, **kwargs: Any) -> Options:
         spool_dir=spool_dir,
         spool_max_files=_int("spool_max_files", g("spool_max_files", 1000), 1),
         spool_max_bytes=_int("spool_max_bytes", g("spool_max_bytes", 64 * 1024 * 1024), 4096),
+        traces_sample_rate=_opt_rate("traces_sample_rate", g("traces_sample_rate")),
+        traces_sampler=_callable("traces_sampler", g("traces_sampler")),
+        trace_propagation_targets=_targets(g("trace_propagation_targets", (".*",))),
+        before_send_transaction=_callable("before_send_transaction", g("before_send_transaction")),
         debug=_bool("debug", g("debug", False)),
         enable_logs=_bool("enable_logs", g("enable_logs", False)),
         logs_level=_log_level("logs_level", g("logs_level", 20)),

@@ -189,6 +189,43 @@ def before_send_stage(hook: Callable[..., Any]) -> Stage:
     return before_send
 
 
+def finalise_transaction_stage(static: dict[str, Any], normalizer: Normalizer) -> Stage:
+    """A transaction's finalise: static fields, its timestamp, normalised scope data (spans are typed already)."""
+
+    def finalise_transaction(event: Event, hint: Hint) -> Event:
+        for key, value in static.items():
+            if key not in event:
+                event[key] = value
+        ts = event.get("timestamp")
+        if isinstance(ts, (int, float)) and not isinstance(ts, bool):
+            event["timestamp"] = format_timestamp(float(ts))
+        for key in ("extra", "user", "request", "contexts"):
+            value = event.get(key)
+            if value is not None:
+                meta: dict[str, Any] = {}
+                event[key] = normalizer.normalize(value, meta)
+                if meta:
+                    set_meta(event, (key,), meta)
+        tags = event.get("tags")
+        if isinstance(tags, dict):
+            event["tags"] = {str(k): v if isinstance(v, str) else str(v) for k, v in tags.items()}
+        return event
+
+    return finalise_transaction
+
+
+def transaction_stages(
+    options: Options, static: dict[str, Any], normalizer: Normalizer, scrub: Scrub | None, stats: Stats
+) -> list[Stage]:
+    """Transactions: finalise -> scrub (span descriptions and data too) -> ``before_send_transaction``."""
+    stages = [finalise_transaction_stage(static, normalizer)]
+    if scrub is not None:
+        stages.append(scrub_stage(scrub, stats))
+    if options.before_send_transaction is not None:
+        stages.append(before_send_stage(options.before_send_transaction))
+    return stages
+
+
 def default_stages(
     options: Options, static: dict[str, Any], normalizer: Normalizer, scrub: Scrub | None, stats: Stats
 ) -> list[Stage]:
@@ -217,8 +254,15 @@ class BatchProcessor:
         send: Callable[[Envelope], None],
         shedding: Callable[[int], DropReason | None] = lambda queued: None,
         drop_job: Callable[[DropReason, str, int], None] | None = None,
+        *,
+        transaction_stages: Sequence[Stage] = (),
+        drop_transaction: Drop | None = None,
+        drop_spans: Callable[[DropReason, int], None] | None = None,
     ) -> None:
         self.stages = list(stages)
+        self.transaction_stages = list(transaction_stages)
+        self.drop_spans = drop_spans
+        self._drop_transaction = drop_transaction if drop_transaction is not None else drop
         self._drop_job = drop_job or (lambda reason, category, quantity: drop(reason))
         self.attachment_items: AttachmentItems | None = None
         """Adds an event's attachments (``hint["attachments"]``) to its envelope; set by the client."""
@@ -246,19 +290,39 @@ class BatchProcessor:
         if self._options.debug:
             logger.debug("event dropped: %s", reason.value)
 
+    def drop_transaction(self, reason: DropReason) -> None:
+        """Count one dropped transaction (category ``transaction``)."""
+        self._drop_transaction(reason)
+        if self._options.debug:
+            logger.debug("transaction dropped: %s", reason.value)
+
     def envelope_for(self, event: Event, hint: Hint) -> Envelope | None:
-        """The event through every stage, serialised, in its envelope; None if dropped (counted)."""
-        processed = run_stages(self.stages, event, hint, self.drop, self.pause)
+        """The event through every stage, serialised, in its envelope; None if dropped (counted).
+
+        A transaction (``type: transaction``) runs the transaction stages instead. ``_dsc``, the
+        trace's sampling context set on the caller thread, becomes the envelope's ``trace`` header.
+        """
+        dsc = event.pop("_dsc", None)
+        if event.get("type") == "transaction":
+            stages, drop = self.transaction_stages, self._span_counting_drop(event)
+        else:
+            stages, drop = self.stages, self.drop
+        processed = run_stages(stages, event, hint, drop, self.pause)
         if processed is None:
             return None
         self.pause()
         payload = dumps(processed)
         if payload is None:
-            self.drop(DropReason.INTERNAL_SDK_ERROR)
+            drop(DropReason.INTERNAL_SDK_ERROR)
             return None
         options = self._options
         envelope = event_envelope(
-            processed, payload, environment=options.environment, public_key=self._public_key, release=options.release
+            processed,
+            payload,
+            environment=options.environment,
+            public_key=self._public_key,
+            release=options.release,
+            dsc=dsc,
         )
         attachments = hint.get("attachments")
         if attachments and self.attachment_items is not None:
@@ -274,7 +338,7 @@ class BatchProcessor:
     def drop_work(self, work: WorkItem, reason: DropReason) -> None:
         """Count one queued item as dropped, under its own data category."""
         if isinstance(work, tuple):
-            self.drop(reason)
+            self._drop_for(work[0])(reason)
         else:
             self._drop_job(reason, work.category, work.quantity)
 
@@ -288,7 +352,8 @@ class BatchProcessor:
                 work = batch.popleft()
             except IndexError:
                 break
-            reason = shedding(0) if isinstance(work, tuple) else None  # events only: jobs have their own categories
+            # Errors only: transactions and jobs have their own categories and limits.
+            reason = shedding(0) if isinstance(work, tuple) and work[0].get("type") != "transaction" else None
             if reason is not None:
                 self.drop(reason)  # it would be dropped after all the work: skip the work
                 self.pause()
@@ -308,3 +373,18 @@ class BatchProcessor:
                 log_internal_error("transport.send", exc)
                 self.drop_work(work, DropReason.INTERNAL_SDK_ERROR)
             self.pause()
+
+    def _drop_for(self, event: Event) -> Drop:
+        return self._span_counting_drop(event) if event.get("type") == "transaction" else self.drop
+
+    def _span_counting_drop(self, event: Event) -> Drop:
+        """Drops a transaction: counts it, and its spans + 1 in category ``span`` (the protocol's rule)."""
+        spans = event.get("spans")
+        count = (len(spans) if isinstance(spans, list) else 0) + 1
+
+        def drop(reason: DropReason) -> None:
+            self.drop_transaction(reason)
+            if self.drop_spans is not None:
+                self.drop_spans(reason, count)
+
+        return drop

@@ -37,8 +37,9 @@ def parse_traceparent(value: str | None) -> tuple[str, str] | None:
 
 
 def incoming_trace(sentry_trace: str | None, traceparent: str | None) -> tuple[str | None, str | None]:
-    """(trace_id, parent_span_id) to continue; ``sentry-trace`` wins over ``traceparent``; (None, None) starts one."""
-    found = parse_sentry_trace(sentry_trace) or parse_traceparent(traceparent)
+    """(trace_id, parent_span_id) to continue; W3C ``traceparent`` wins over ``sentry-trace`` (as in
+    tracing, so events and transactions agree); (None, None) starts one."""
+    found = parse_traceparent(traceparent) or parse_sentry_trace(sentry_trace)
     return found if found is not None else (None, None)
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
-import os
+import random
 from collections import deque
 from typing import Any, Iterator, Optional
 
@@ -30,13 +30,14 @@ def _plain_text(value: Any) -> Optional[str]:
 
 
 def new_trace_id() -> str:
-    """A random 32-hex trace id."""
-    return os.urandom(16).hex()
+    """32 hex digits, never all zero. Not os.urandom: it releases the GIL, and with a busy worker
+    thread (tracing keeps it busy) getting it back costs the request up to a switch interval."""
+    return f"{random.getrandbits(128) or 1:032x}"
 
 
 def new_span_id() -> str:
-    """A random 16-hex span id."""
-    return os.urandom(8).hex()
+    """16 hex digits, never all zero (see ``new_trace_id``)."""
+    return f"{random.getrandbits(64) or 1:016x}"
 
 
 class Scope:

@@ -20,8 +20,12 @@ def apply_scopes(
     extra_scope: Scope | None,
     base_contexts: dict[str, Any],
     max_breadcrumbs: int,
+    *,
+    transaction: bool = False,
 ) -> Event | None:
     """Merge scope data into ``event`` (the event's own fields win) and run scope event processors.
+
+    ``transaction=True`` (a finished transaction): no breadcrumbs, level or fingerprint.
 
     Returns the event, or None when a processor dropped it (the caller counts the drop).
     """
@@ -40,13 +44,13 @@ def apply_scopes(
             contexts.update(layer.contexts)
         if layer.extras:
             extras.update(layer.extras)
-        if layer.breadcrumbs:
+        if layer.breadcrumbs and not transaction:
             crumbs.extend(layer.breadcrumbs)
         if layer.user is not None:
             user = layer.user
-        if layer.level and "level_override" not in hint:
+        if layer.level and "level_override" not in hint and not transaction:
             event["level"] = layer.level
-        if layer.fingerprint and "fingerprint" not in event:
+        if layer.fingerprint and "fingerprint" not in event and not transaction:
             event["fingerprint"] = layer.fingerprint
         if layer.transaction and "transaction" not in event:
             event["transaction"] = layer.transaction

@@ -32,8 +32,12 @@ def otel_trace_context(span: Any) -> Optional[dict[str, Any]]:
         parent = getattr(span, "parent", None)
         if parent is not None and getattr(parent, "is_valid", False):
             out["parent_span_id"] = f"{parent.span_id:016x}"
+        attributes = getattr(span, "attributes", None)
+        op = attributes.get("sentry.op") if attributes is not None and hasattr(attributes, "get") else None
         name = getattr(span, "name", None)
-        if isinstance(name, str):
+        if isinstance(op, str):
+            out["op"] = op  # set by sdk_core.start_span and the integrations
+        elif isinstance(name, str):
             out["op"] = name
         return out
     except Exception:

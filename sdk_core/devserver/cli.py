@@ -18,7 +18,14 @@ from typing import Any
 from sdk_core.devserver.ingest import credential_scrub
 from sdk_core.devserver.items import KINDS, item_line
 from sdk_core.devserver.receiver import Receiver
-from sdk_core.devserver.store import NotAReceiverDatabase, dumps, read_client_reports, read_events, read_items
+from sdk_core.devserver.store import (
+    NotAReceiverDatabase,
+    dumps,
+    read_client_reports,
+    read_events,
+    read_items,
+    read_transactions,
+)
 from sdk_core.devserver.summaries import format_event_line, write_line
 
 __all__ = ["DEFAULT_DB_PATH", "DEFAULT_PORT", "events_main", "serve_main"]
@@ -142,6 +149,13 @@ def _format_item(row: Mapping[str, Any]) -> str:
     return f"{row['received_at']} {item_line(str(row['kind']), str(row['label']), row['payload'])}"
 
 
+def _tx_line(row: Mapping[str, Any]) -> str:
+    return (
+        f"{row['received_at']} {row['event_id']} [{row['op']}] {row['name']} {row['duration_ms']:.1f}ms"
+        f" {row['status']} spans={row['span_count']} trace={row['trace_id']}"
+    )
+
+
 def events_main(argv: list[str] | None = None) -> int:
     """``events``: print stored events, one per line (``--json`` for JSON lines); 1 when no database."""
     parser = argparse.ArgumentParser(prog="python -m sdk_core events", description="Print events the receiver stored.")
@@ -150,14 +164,20 @@ def events_main(argv: list[str] | None = None) -> int:
     parser.add_argument("--last", type=_positive_int, default=None, metavar="N", help="only the last N events")
     parser.add_argument("--client-reports", action="store_true", help="also print aggregated client reports")
     parser.add_argument(
-        "--type", choices=KINDS, default=None,
-        help="print logs, check-ins, session aggregates or attachments (metadata) instead of events",
+        "--type", choices=("event", "transaction", *KINDS), default="event",
+        help="what to print: error events (default), transactions, logs, check-ins, session aggregates or attachments"
+        " (metadata)",
     )  # fmt: skip
     args = _parse(parser, argv)
     if isinstance(args, int):
         return args
     try:
-        rows = read_events(args.db, args.last) if args.type is None else read_items(args.db, args.type, args.last)
+        if args.type == "event":
+            rows = read_events(args.db, args.last)
+        elif args.type == "transaction":
+            rows = read_transactions(args.db, args.last)
+        else:
+            rows = read_items(args.db, args.type, args.last)
         reports = read_client_reports(args.db) if args.client_reports else []
     except FileNotFoundError as exc:
         write_line(sys.stderr, f"error: {exc} (start one with: python -m sdk_core serve --db {args.db})")
@@ -167,10 +187,14 @@ def events_main(argv: list[str] | None = None) -> int:
         return 1
     try:
         for row in rows:
-            if args.type is not None:
-                write_line(sys.stdout, dumps(row) if args.json else _format_item(row))
-                continue
-            write_line(sys.stdout, dumps(row) if args.json else _format_row(row))
+            if args.json:
+                write_line(sys.stdout, dumps(row))
+            elif args.type == "event":
+                write_line(sys.stdout, _format_row(row))
+            elif args.type == "transaction":
+                write_line(sys.stdout, _tx_line(row))
+            else:
+                write_line(sys.stdout, _format_item(row))
         for report in reports:
             text = f"[client_report] {report['reason']} {report['category']} x{report['quantity']}"
             write_line(sys.stdout, dumps({"client_report": report}) if args.json else text)

@@ -27,6 +27,7 @@ from sdk_core.devserver.items import ItemRow, rows_from_items
 from sdk_core.devserver.server import Request, Response, Route
 from sdk_core.devserver.store import ReceiverStore, dumps
 from sdk_core.devserver.summaries import one_line, summarize
+from sdk_core.devserver.traces import row_for
 from sdk_core.transport.envelope import EnvelopeParseError, Item, loads, parse
 
 __all__ = ["MAX_EVENT_SIZE", "Ingest", "ScrubHook", "credential_scrub", "key_from_auth_headers", "request_key"]
@@ -91,6 +92,7 @@ class Ingest:
         note: Callable[..., None],
         announce: Callable[[list[dict[str, Any]]], None],
         announce_items: Callable[[list[ItemRow]], None] | None = None,
+        announce_transactions: Callable[[list[tuple[Any, ...]]], None] | None = None,
     ) -> None:
         self.project_id = project_id
         self._store = store
@@ -99,6 +101,7 @@ class Ingest:
         self._note = note
         self._announce = announce
         self._announce_items = announce_items
+        self._announce_transactions = announce_transactions
 
     def routes(self) -> list[Route]:
         """The two POST routes (the key is write-only: any other method gets 405)."""
@@ -161,21 +164,39 @@ class Ingest:
             name = f"item_{one_line(item.type, 40)}"
             counters[name] = counters.get(name, 0) + 1
         events: list[dict[str, Any]] = []
+        transactions: list[tuple[Any, ...]] = []
         for item in items:
-            if item.type != "event":
+            if item.type not in ("event", "transaction"):
                 continue
             if event_id is None:  # Relay would invent one; Bugsink refuses, and so do we
                 raise HttpError(400, "event_id not found in envelope headers")
             payload = _event_payload(item.payload)
+            if item.type == "transaction":
+                transactions.append(self._prepare_transaction(payload, event_id, envelope_headers))
+                continue
             events.append(self._prepare_event(payload, event_id, envelope_headers, "envelope", len(item.payload)))
         reports = _client_report_outcomes(items, counters)
         counters["events_stored"] = len(events)
+        if transactions:
+            counters["transactions_stored"] = len(transactions)
         rows = rows_from_items(items, event_id, _now(), self._apply_scrub, dumps, counters)
-        self._store.store(events, reports, counters, rows)
+        self._store.store(events, reports, counters, transactions=transactions, items=rows)
         self._announce(events)
+        if transactions and self._announce_transactions is not None:
+            self._announce_transactions(transactions)
         if rows and self._announce_items is not None:
             self._announce_items(rows)
-        return Response(200, {"id": event_id} if events and event_id else {})
+        return Response(200, {"id": event_id} if (events or transactions) and event_id else {})
+
+    def _prepare_transaction(
+        self, payload: dict[str, Any], event_id: str, envelope_headers: dict[str, Any]
+    ) -> tuple[Any, ...]:
+        self._apply_scrub(payload)
+        try:
+            payload_json, header_json = dumps(payload), dumps(envelope_headers)
+        except (ValueError, TypeError, RecursionError):
+            raise HttpError(400, "transaction payload cannot be stored (nested too deeply?)") from None
+        return row_for(payload, event_id, _now(), header_json, payload_json)
 
     def _handle_store(self, req: Request) -> Response:
         self._check_project(req)

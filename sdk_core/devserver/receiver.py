@@ -39,6 +39,7 @@ from sdk_core.devserver.items import ItemRow, item_line
 from sdk_core.devserver.server import Request, Response, Route, RouteHandler, Server
 from sdk_core.devserver.store import ReceiverStore, StoreClosed
 from sdk_core.devserver.summaries import format_event_line, one_line, write_line
+from sdk_core.devserver.traces import format_transaction_line
 
 __all__ = ["Receiver"]
 
@@ -108,6 +109,7 @@ class Receiver:
             note=self._note,
             announce=self._announce,
             announce_items=self._announce_items,
+            announce_transactions=self._announce_transactions,
         )
         self._lock = threading.Lock()
         self._print_lock = threading.Lock()
@@ -185,6 +187,10 @@ class Receiver:
     def events(self, limit: int | None = None) -> list[dict[str, Any]]:
         """Stored events, oldest first (the last ``limit`` ones when given); see :func:`read_events`."""
         return self._store.events(limit)
+
+    def transactions(self, limit: int | None = None) -> list[dict[str, Any]]:
+        """Stored transactions, oldest first, payloads decoded (tests read them here)."""
+        return self._store.transactions(limit)
 
     def client_reports(self) -> list[dict[str, Any]]:
         """Aggregated client-report outcomes: ``[{"reason", "category", "quantity"}]``."""
@@ -316,32 +322,32 @@ class Receiver:
     def _note(self, line: str, *, force: bool = False) -> None:
         """Diagnostics go to stderr: ids, statuses and paths only, never payloads or the key."""
         if self.verbose or force:
-            with self._print_lock:
-                try:
-                    write_line(sys.stderr, line)
-                except (OSError, ValueError):
-                    pass
+            self._print(line, sys.stderr)
+
+    def _print(self, line: str, stream: Any = None) -> None:
+        with self._print_lock:
+            try:
+                write_line(stream or self._stream or sys.stdout, line)
+            except (OSError, ValueError):
+                pass  # a closed or broken stream must not fail the request
 
     def _announce_items(self, rows: list[ItemRow]) -> None:
         """One line per stored log, check-in, session aggregate or attachment (``verbose`` only)."""
         if not self.verbose:
             return
         for row in rows:
-            line = item_line(row.kind, row.label, orjson.loads(row.payload))
-            with self._print_lock:
-                try:
-                    write_line(self._stream or sys.stdout, line)
-                except (OSError, ValueError):
-                    pass
+            self._print(item_line(row.kind, row.label, orjson.loads(row.payload)))
+
+    def _announce_transactions(self, rows: list[tuple[Any, ...]]) -> None:
+        """``[transaction] 9f2b3c4d… GET /orders/<id> 12.3 ms, 3 spans, ok`` per stored transaction."""
+        if not self.verbose:
+            return
+        for row in rows:
+            self._print(format_transaction_line(row))
 
     def _announce(self, events: list[dict[str, Any]]) -> None:
         if not self.verbose:
             return
         for event in events:
             redactions = None if event["server_redactions"] is None else orjson.loads(event["server_redactions"])
-            line = format_event_line(event["event_id"], event["level"], event["summary"], redactions)
-            with self._print_lock:
-                try:
-                    write_line(self._stream or sys.stdout, line)
-                except (OSError, ValueError):
-                    pass  # a closed or broken stdout must not fail the request
+            self._print(format_event_line(event["event_id"], event["level"], event["summary"], redactions))

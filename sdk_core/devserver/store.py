@@ -17,6 +17,7 @@ from typing import Any, Callable, Iterable
 import orjson
 
 from sdk_core.devserver import items as _items
+from sdk_core.devserver import traces as _traces
 
 SCHEMA_VERSION = 1
 
@@ -92,6 +93,7 @@ class ReceiverStore:
                 self._conn.execute("PRAGMA synchronous = NORMAL")
             with self._conn:
                 self._conn.executescript(_SCHEMA + _items.SCHEMA)
+                self._conn.executescript(_traces.SCHEMA)
             version = self._meta_get("schema_version")
             if version is None:
                 with self._conn:
@@ -165,9 +167,11 @@ class ReceiverStore:
         events: Iterable[Mapping[str, Any]],
         client_reports: Iterable[tuple[str, str, int]],
         counters: Mapping[str, int],
+        transactions: Iterable[tuple[Any, ...]] = (),
         items: Iterable[_items.ItemRow] = (),
     ) -> list[int]:
-        """Write one envelope's events, client-report outcomes and stats in one transaction.
+        """Write one envelope's events, transactions (rows from ``traces.row_for``), client-report
+        outcomes and stats in one database transaction.
 
         Each event mapping carries the columns; ``envelope_header``, ``payload`` and
         ``server_redactions`` are already JSON text (the caller serialises outside the lock).
@@ -199,6 +203,7 @@ class ReceiverStore:
                         row,
                     )
                     ids.append(int(cur.lastrowid or 0))
+                _traces.insert(self._conn, transactions)
                 for reason, category, quantity in client_reports:
                     cur = self._conn.execute(
                         "UPDATE client_reports SET quantity = quantity + ? WHERE reason = ? AND category = ?",
@@ -220,6 +225,30 @@ class ReceiverStore:
         with self._lock:
             self._check_open()
             return _select_events(self._conn, limit)
+
+    def transactions(self, limit: int | None = None) -> list[dict[str, Any]]:
+        """Stored transactions, oldest first (the last ``limit`` ones when given), payloads decoded."""
+        with self._lock:
+            self._check_open()
+            return _traces.select(self._conn, limit)
+
+    def trace_list(self, limit: int = 100) -> list[dict[str, Any]]:
+        """Newest first: one summary per trace (for the console's traces page)."""
+        with self._lock:
+            self._check_open()
+            return _traces.traces(self._conn, limit)
+
+    def trace(self, trace_id: str) -> list[dict[str, Any]]:
+        """One trace's transactions, full payloads, in start order."""
+        with self._lock:
+            self._check_open()
+            return _traces.of_trace(self._conn, trace_id)
+
+    def trace_errors(self, trace_id: str) -> list[dict[str, Any]]:
+        """Error events that belong to one trace (newest first, light columns)."""
+        with self._lock:
+            self._check_open()
+            return _traces.errors_of(self._conn, trace_id)
 
     def client_reports(self) -> list[dict[str, Any]]:
         """Aggregated client-report outcomes: ``[{"reason", "category", "quantity"}]``."""
@@ -426,6 +455,15 @@ def read_events(db_path: str, limit: int | None = None) -> list[dict[str, Any]]:
     conn = open_for_reading(db_path)
     try:
         return _select_events(conn, limit)
+    finally:
+        conn.close()
+
+
+def read_transactions(db_path: str, limit: int | None = None) -> list[dict[str, Any]]:
+    """The transactions in a receiver database file, oldest first (see :func:`read_events`)."""
+    conn = open_for_reading(db_path)
+    try:
+        return _traces.select(conn, limit)
     finally:
         conn.close()
 

@@ -169,11 +169,12 @@ def event_envelope(
     environment: str,
     public_key: str | None,
     release: str | None,
+    dsc: dict[str, Any] | None = None,
 ) -> Envelope:
-    """The envelope for one serialised event: headers built from the processed event.
+    """The envelope for one serialised event or transaction: headers built from the processed event.
 
-    ``trace`` (the dynamic sampling context) is added when the event has a trace id, so a server
-    can tie the error to its trace before it parses the payload.
+    ``trace`` (the dynamic sampling context) is ``dsc`` when the event belongs to a traced span,
+    else built from the event's trace id, so a server can tie it to its trace before parsing it.
     """
     headers: dict[str, Any] = {
         "event_id": event.get("event_id"),
@@ -182,14 +183,17 @@ def event_envelope(
     }
     contexts = event.get("contexts")
     trace = contexts.get("trace") if isinstance(contexts, dict) else None
-    if isinstance(trace, dict) and isinstance(trace.get("trace_id"), str):
-        dsc: dict[str, Any] = {"trace_id": trace["trace_id"], "environment": environment}
-        if public_key is not None:
-            dsc["public_key"] = public_key
-        if release:
-            dsc["release"] = release
+    if dsc is not None:
         headers["trace"] = dsc
-    return Envelope(headers, [Item("event", payload, {"content_type": "application/json"})])
+    elif isinstance(trace, dict) and isinstance(trace.get("trace_id"), str):
+        minimal: dict[str, Any] = {"trace_id": trace["trace_id"], "environment": environment}
+        if public_key is not None:
+            minimal["public_key"] = public_key
+        if release:
+            minimal["release"] = release
+        headers["trace"] = minimal
+    item_type = "transaction" if event.get("type") == "transaction" else "event"
+    return Envelope(headers, [Item(item_type, payload, {"content_type": "application/json"})])
 
 
 def items_envelope(items: list[Item], event_id: str | None = None) -> Envelope:

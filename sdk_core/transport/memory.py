@@ -35,6 +35,13 @@ class InMemoryTransport(BaseTransport):
             envelopes = list(self.envelopes)
         return [orjson.loads(item.payload) for env in envelopes for item in env.items if item.type == "event"]
 
+    @property
+    def transactions(self) -> list[dict[str, Any]]:
+        """Transaction payloads exactly as serialised for the wire."""
+        with self._lock:
+            envelopes = list(self.envelopes)
+        return [orjson.loads(item.payload) for env in envelopes for item in env.items if item.type == "transaction"]
+
     def clear(self) -> None:
         """Forget what was kept so far."""
         with self._lock:

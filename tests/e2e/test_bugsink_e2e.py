@@ -68,3 +68,27 @@ def test_wrong_key_is_refused_and_counted(bugsink: BugsinkServer) -> None:
     sdk_core.capture_message("nobody will store this")
     sdk_core.flush(10)
     assert client.discards.totals[("send_error", "error")] == 1
+
+
+def test_bugsink_ignoring_transactions_causes_no_retry_or_complaint(bugsink: BugsinkServer, caplog: Any) -> None:
+    """Bugsink answers every envelope with ``X-Sentry-Rate-Limits: 86400:transaction;span``: the SDK
+    then drops transactions before sending (counted ``ratelimit_backoff``), never retries, never warns."""
+    from tests.support.otel import global_provider
+
+    with global_provider(None):
+        client = sdk_core.init(bugsink.dsn, default_integrations=False, traces_sample_rate=1.0)
+        assert client is not None
+        with caplog.at_level("WARNING", logger="sdk_core"):
+            with sdk_core.start_span(op="task", name="nightly import"):
+                with sdk_core.start_span(op="db", name="load"):
+                    pass
+                event_id = sdk_core.capture_message("inside the traced task")
+            assert sdk_core.flush(15)
+        (stored,) = bugsink.wait_for_events(1, timeout=15, event_id=event_id)
+        assert stored["data"]["contexts"]["trace"]["trace_id"]
+        transport = client.transport
+        assert transport is not None and transport.sent_envelopes >= 1  # type: ignore[attr-defined]
+        assert not transport._retries  # type: ignore[attr-defined]
+        dropped = {k: v for k, v in client.discards.totals.items() if v}
+        assert set(dropped) <= {("ratelimit_backoff", "transaction"), ("ratelimit_backoff", "span")}
+        assert [r for r in caplog.records if r.levelname in ("WARNING", "ERROR")] == []

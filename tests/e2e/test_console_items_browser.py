@@ -95,7 +95,7 @@ def test_logs_page_filters_and_links_to_the_trace_and_its_events(
     rows.first.locator("a.trace").click()
     page.wait_for_url("**/trace/*")
     expect(page.locator("#logs tbody tr.log")).to_have_count(2)  # both logs of the request
-    events = page.locator("#trace-events li")
+    events = page.locator("#trace-errors li")
     expect(events).to_have_count(1)
     expect(events.first).to_contain_text("declined")
     events.first.locator("a").click()

@@ -336,3 +336,25 @@ def test_spool_dir_is_ignored_with_a_custom_transport(tmp_path: Path) -> None:
 
     client = sdk_core.init(transport=InMemoryTransport(), default_integrations=False, spool_dir=str(tmp_path))
     assert client is not None and client.spool is None
+
+
+def test_transactions_are_spooled_scrubbed_and_delivered_after_an_outage(
+    loopback: LoopbackServer, tmp_path: Path
+) -> None:
+    from tests.support.otel import global_provider
+
+    with global_provider(None):
+        loopback.stop()
+        client = start(loopback, tmp_path, traces_sample_rate=1.0)
+        for i in range(3):
+            with sdk_core.start_span(op="task", name=f"job {i}", attributes={"password": "hunter2-correct-horse"}):
+                with sdk_core.start_span(op="db", name="q", attributes={"db.statement": "SELECT 4111111111111111"}):
+                    pass
+        assert loopback.wait_for(lambda: len(ready(tmp_path)) == 3)
+        assert_no_secrets([p.read_bytes() for p in spool_files(tmp_path)])
+        assert client.discards.totals == {}
+        loopback.restart()
+        assert sdk_core.flush(10)
+        names = sorted(tx["transaction"] for r in loopback.requests for tx in r.items_of("transaction"))
+        assert names == ["job 0", "job 1", "job 2"]
+        assert spool_files(tmp_path) == []

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -16,6 +17,7 @@ import sdk_core
 from integrations.celery import TRACE_HEADER, CeleryIntegration
 from integrations.logging import LoggingIntegration
 from sdk_core.testing import assert_no_secrets
+from sdk_core.transport.memory import InMemoryTransport
 from tests.support.relay_check import conformance_errors
 from tests.support.sdk import flushed_events as _events
 from tests.support.sdk import init_with as _init
@@ -310,3 +312,73 @@ class TestLifecycle:
             _get(result)
         worker.wait(result.id)
         assert len(_events(transport)) == 1
+
+
+def _transactions(transport: InMemoryTransport, count: int) -> list[dict[str, Any]]:
+    """The sent transactions once ``count`` arrived (bounded poll: the tests' postrun receiver can run
+    before ours, which ends the task's root span)."""
+    deadline = time.monotonic() + 10.0
+    while True:
+        flushed = sdk_core.flush(5.0)
+        found = transport.transactions
+        if (flushed and len(found) >= count) or time.monotonic() > deadline:
+            return found
+        time.sleep(0.01)
+
+
+class TestTracing:
+    @pytest.fixture(autouse=True)
+    def _own_provider(self) -> Iterator[None]:
+        from tests.support.otel import global_provider
+
+        with global_provider(None):
+            yield
+
+    def test_publish_span_and_task_transaction_share_the_trace(self, worker: _Finished) -> None:
+        """``delay`` inside a span is a queue.submit.celery span; the task a queue.task.celery transaction."""
+        transport = _init(CeleryIntegration(), traces_sample_rate=1.0)
+        with sdk_core.start_span(op="http.server", name="checkout") as root:
+            result = add.delay(2, 3)
+        assert _get(result) == 5
+        worker.wait(result.id)
+        by_op = {tx["contexts"]["trace"]["op"]: tx for tx in _transactions(transport, 2)}
+        assert set(by_op) == {"http.server", "queue.task.celery"}
+        caller, task = by_op["http.server"], by_op["queue.task.celery"]
+        (submit,) = caller["spans"]
+        assert submit["op"] == "queue.submit.celery" and submit["description"] == "math.add"
+        assert submit["data"]["messaging.message.id"] == result.id
+        trace_id = f"{root.get_span_context().trace_id:032x}"
+        assert task["contexts"]["trace"]["trace_id"] == trace_id
+        assert task["contexts"]["trace"]["parent_span_id"] == submit["span_id"]
+        assert task["transaction"] == "math.add" and task["transaction_info"] == {"source": "task"}
+        assert task["contexts"]["trace"]["data"]["messaging.system"] == "celery"
+        assert task["contexts"]["trace"]["status"] == "ok"
+        for tx in (caller, task):
+            assert conformance_errors(tx) == []
+
+    def test_failing_task_transaction_is_failed_and_its_error_links_to_it(self, worker: _Finished) -> None:
+        transport = _init(CeleryIntegration(), traces_sample_rate=1.0)
+        result = charge.delay(5)
+        with pytest.raises(PaymentDeclined):
+            _get(result)
+        worker.wait(result.id)
+        (task,) = _transactions(transport, 1)
+        (event,) = _events(transport)
+        assert task["contexts"]["trace"]["status"] == "internal_error"
+        assert event["contexts"]["trace"]["trace_id"] == task["contexts"]["trace"]["trace_id"]
+        assert conformance_errors(task) == []
+
+    def test_unsampled_publisher_decision_is_kept_by_the_task(self, worker: _Finished) -> None:
+        transport = _init(CeleryIntegration(), traces_sample_rate=0.0)
+        with sdk_core.start_span(op="task", name="caller"):
+            result = add.delay(1, 1)
+        assert _get(result) == 2
+        worker.wait(result.id)
+        client = sdk_core.get_client()
+        assert client is not None
+        deadline = time.monotonic() + 10.0
+        while client.discards.totals[("sample_rate", "transaction")] < 2 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert client.discards.totals[("sample_rate", "transaction")] == 2  # the caller's root and the task's
+        assert sdk_core.flush(5.0)
+        assert transport.transactions == []

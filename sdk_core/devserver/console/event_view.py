@@ -6,6 +6,7 @@ remarks highlighted in place; the Privacy panel lists every remark and links to 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -29,6 +30,7 @@ from sdk_core.devserver.summaries import one_line, summarize
 
 __all__ = ["EventView"]
 
+_TRACE_ID = re.compile(r"[0-9a-f]{32}")
 _COVERED = frozenset(
     {
         "event_id", "timestamp", "level", "exception", "threads", "stacktrace", "breadcrumbs", "request",
@@ -68,7 +70,18 @@ class EventView(ValueRenderer):
             if self.payload.get("timestamp") is not None
             else None,
             self._fact("Environment", "environment"),
-            ("Trace id", el("span", self.value(trace["trace_id"], ("contexts", "trace", "trace_id")), id="trace-id"))
+            (
+                "Trace id",
+                el(
+                    "span",
+                    self.value(trace["trace_id"], ("contexts", "trace", "trace_id")),
+                    " ",
+                    el("a", "view trace", href=f"/trace/{trace['trace_id']}", id="trace-link")
+                    if _TRACE_ID.fullmatch(str_of(trace["trace_id"]))
+                    else None,
+                    id="trace-id",
+                ),
+            )
             if "trace_id" in trace
             else None,
             self._fact("Dist", "dist"),

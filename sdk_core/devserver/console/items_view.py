@@ -21,7 +21,7 @@ from sdk_core.devserver.console.markup import Html, el, join
 from sdk_core.devserver.console.text import byte_size, dict_of, list_of, local_time, str_of
 from sdk_core.devserver.store import ReceiverStore
 
-__all__ = ["attachments_section", "logs_body", "monitors_body", "releases_body", "trace_body"]
+__all__ = ["attachments_section", "logs_body", "monitors_body", "releases_body", "trace_sections"]
 
 LOG_LEVELS = ("fatal", "error", "warn", "info", "debug", "trace")
 _PAGE = 200
@@ -129,27 +129,11 @@ def logs_body(store: ReceiverStore, query: Mapping[str, list[str]]) -> Html:
     return join(el("div", el("h1", "Logs"), form, class_="list-head"), _log_table(shown, empty))
 
 
-def trace_body(store: ReceiverStore, trace_id: str) -> Html:
-    """``/trace/<id>``: the events, logs and check-ins of one trace."""
-    events = store.events_with_text(trace_id)
+def trace_sections(store: ReceiverStore, trace_id: str) -> Html:
+    """The logs and check-ins of one trace, for the trace page (``/trace/<id>``) under its spans and errors."""
     logs = store.items("log", trace_id=trace_id, newest_first=True, limit=_PAGE)
     check_ins = store.items("check_in", trace_id=trace_id, newest_first=True, limit=_PAGE)
-    event_list = [
-        el(
-            "li",
-            el("a", str_of(e.get("summary")) or str_of(e.get("event_id")), href=f"/event/{int(e['id'])}"),
-            " ",
-            el("span", str_of(e.get("level")), class_="muted"),
-        )
-        for e in events
-    ]
     return join(
-        el("div", el("h1", "Trace ", el("span", trace_id, class_="mono")), class_="list-head"),
-        el(
-            "section",
-            el("h2", f"Events ({len(events)})"),
-            el("ul", event_list, id="trace-events") if event_list else el("p", "No events.", class_="muted"),
-        ),
         el("section", el("h2", f"Logs ({len(logs)})"), _log_table(logs, "No logs.")),
         el("section", el("h2", f"Check-ins ({len(check_ins)})"), _check_in_table(check_ins)),
     )

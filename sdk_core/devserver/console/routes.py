@@ -26,6 +26,7 @@ from sdk_core.devserver.console import assets, items_view
 from sdk_core.devserver.console.event_view import EventView
 from sdk_core.devserver.console.markup import el, join
 from sdk_core.devserver.console.text import LEVELS, str_of
+from sdk_core.devserver.console.traces_view import trace_body, traces_body
 from sdk_core.devserver.console.views import list_fields, matches, page, row_html, summary_fields
 from sdk_core.devserver.store import ReceiverStore, dumps
 
@@ -79,12 +80,10 @@ def pages(console: Console) -> list[tuple[str, Page]]:
         (r"/logs", lambda query, params: console.items_page("Logs", items_view.logs_body(console.store, query))),
         (r"/monitors", lambda query, params: console.items_page("Monitors", items_view.monitors_body(console.store))),
         (r"/releases", lambda query, params: console.items_page("Releases", items_view.releases_body(console.store))),
-        (
-            r"/trace/(?P<trace_id>[0-9a-f]{32})",
-            lambda query, params: console.items_page("Trace", items_view.trace_body(console.store, params["trace_id"])),
-        ),
         (r"/attachment/(?P<row_id>[0-9]{1,18})", lambda query, params: console.attachment(row_id(params))),
         (r"/static/(?P<name>[a-z0-9][a-z0-9.-]{0,63})", lambda query, params: console.asset(params["name"])),
+        (r"/traces", lambda query, params: console.traces_page()),
+        (r"/trace/(?P<trace_id>[0-9a-f]{32})", lambda query, params: console.trace_page(params["trace_id"])),
     ]
 
 
@@ -275,7 +274,7 @@ class Console:
         return _html(page(view.title, body, body_class="page-event", summary=summary))
 
     def items_page(self, name: str, body: Any) -> ConsoleResponse:
-        """``/logs``, ``/monitors``, ``/releases``, ``/trace/<id>``: a body from ``items_view``."""
+        """``/logs``, ``/monitors``, ``/releases``: a body from ``items_view``."""
         title = f"{name} \u00b7 CodeRadar receiver"
         return _html(page(title, body, body_class=f"page-{name.lower()}", summary=self._summary()))
 
@@ -300,6 +299,20 @@ class Console:
             headers.append(("Content-Disposition", f'attachment; filename="event-{name}.json"'))
         body = str(row["payload_text"]).encode("utf-8", "backslashreplace")
         return ConsoleResponse(200, body, "application/json", headers)
+
+    def traces_page(self) -> ConsoleResponse:
+        """``/traces``: the stored traces, newest first."""
+        body = traces_body(self._store.trace_list(PAGE_SIZE))
+        return _html(page("Traces \u00b7 CodeRadar receiver", body, body_class="page-traces", summary=self._summary()))
+
+    def trace_page(self, trace_id: str) -> ConsoleResponse:
+        """``/trace/<trace id>``: its transactions with span waterfalls, and its error events."""
+        body = join(
+            trace_body(trace_id, self._store.trace(trace_id), self._store.trace_errors(trace_id)),
+            items_view.trace_sections(self._store, trace_id),
+        )
+        title = f"Trace {trace_id} \u00b7 CodeRadar receiver"
+        return _html(page(title, body, body_class="page-trace", summary=self._summary()))
 
     def asset(self, name: str) -> ConsoleResponse:
         """``/static/<name>``: one of the package's static files, or 404."""

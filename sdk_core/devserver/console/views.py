@@ -137,7 +137,13 @@ def summary_html(s: Mapping[str, Any], *, live: bool) -> Html:
     )
 
 
-_NAV = (("Events", "/"), ("Logs", "/logs"), ("Monitors", "/monitors"), ("Releases", "/releases"))
+_NAV = (
+    ("Events", "/"),
+    ("Traces", "/traces"),
+    ("Logs", "/logs"),
+    ("Monitors", "/monitors"),
+    ("Releases", "/releases"),
+)
 
 
 def page(title: str, body: Any, *, body_class: str, summary: Mapping[str, Any], live: bool = False) -> bytes:

@@ -97,10 +97,13 @@ def test_event_processors_are_added_once_and_removed() -> None:
     assert tags == ["yes", None]
 
 
-def test_continue_trace_prefers_sentry_trace_and_ignores_garbage() -> None:
+def test_continue_trace_prefers_traceparent_and_ignores_garbage() -> None:
+    """W3C ``traceparent`` wins over a disagreeing ``sentry-trace`` (issue 16: as tracing does)."""
     trace, span = "a" * 32, "b" * 16
     with sdk_core.isolation_scope() as scope:
-        integration.continue_trace(scope, f"{trace}-{span}-1", f"00-{'c' * 32}-{'d' * 16}-01")
+        integration.continue_trace(scope, f"{'c' * 32}-{'d' * 16}-1", f"00-{trace}-{span}-01")
+        assert (scope.trace_id, scope.parent_span_id) == (trace, span)
+        integration.continue_trace(scope, f"{trace}-{span}-1", "00-garbage")
         assert (scope.trace_id, scope.parent_span_id) == (trace, span)
         integration.continue_trace(scope, "garbage", None)
         assert scope.trace_id is not None and scope.trace_id != trace
