@@ -16,7 +16,7 @@ import contextlib
 import contextvars
 import json
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Iterator, Mapping, Optional, Tuple
+from typing import Any, Callable, Iterable, Iterator, Mapping, Tuple
 from urllib.parse import parse_qsl, quote
 
 import sdk_core
@@ -31,7 +31,7 @@ from sdk_core.integration import (
 )
 
 # ``max_request_body_size`` -> largest body (bytes) attached to an event; None means no limit.
-BODY_LIMITS: dict[str, Optional[int]] = {"never": 0, "small": 4 * 1024, "medium": 10 * 1024, "always": None}
+BODY_LIMITS: dict[str, int | None] = {"never": 0, "small": 4 * 1024, "medium": 10 * 1024, "always": None}
 
 # Sentry ``_meta`` remarks for a body we left out (the value becomes "").
 # https://develop.sentry.dev/sdk/data-model/event-payloads/#annotated-values
@@ -50,7 +50,7 @@ class Policy:
     """What the options allow into ``request``/``user``, read from the client at capture time."""
 
     pii: bool = False
-    body_limit: Optional[int] = 0
+    body_limit: int | None = 0
 
 
 @dataclass
@@ -59,12 +59,12 @@ class Extracted:
 
     request: dict[str, Any] = field(default_factory=dict)
     meta: dict[str, Any] = field(default_factory=dict)
-    client_ip: Optional[str] = None
+    client_ip: str | None = None
 
 
 Extractor = Callable[[Policy], Extracted]
-TransactionFn = Callable[[], Optional[TransactionName]]
-UserFn = Callable[[Policy], Optional[dict[str, Any]]]
+TransactionFn = Callable[[], "TransactionName | None"]
+UserFn = Callable[[Policy], "dict[str, Any] | None"]
 
 
 def current_policy() -> Policy:
@@ -108,7 +108,7 @@ def headers_from_asgi(raw: Iterable[tuple[bytes, bytes]]) -> dict[str, str]:
     return headers
 
 
-def parse_cookies(header: Optional[str]) -> dict[str, str]:
+def parse_cookies(header: str | None) -> dict[str, str]:
     cookies: dict[str, str] = {}
     if not header:
         return cookies
@@ -119,7 +119,7 @@ def parse_cookies(header: Optional[str]) -> dict[str, str]:
     return cookies
 
 
-def client_ip(headers: Mapping[str, str], remote_addr: Optional[str]) -> Optional[str]:
+def client_ip(headers: Mapping[str, str], remote_addr: str | None) -> str | None:
     """The end user's address: the first ``X-Forwarded-For`` hop, ``X-Real-Ip``, else the peer."""
     forwarded = headers.get("X-Forwarded-For")
     if forwarded:
@@ -136,7 +136,7 @@ def build_url(scheme: str, host: str, path: str) -> str:
 
 
 def from_environ(
-    environ: Mapping[str, Any], policy: Policy, *, scheme: Optional[str] = None, path: Optional[str] = None
+    environ: Mapping[str, Any], policy: Policy, *, scheme: str | None = None, path: str | None = None
 ) -> Extracted:
     """``request`` from a WSGI environ (or Django ``META``): no body, which only frameworks can re-read."""
     headers = headers_from_environ(environ)
@@ -200,14 +200,14 @@ def from_asgi(scope: Mapping[str, Any], policy: Policy) -> Extracted:
     return Extracted(request, {}, client_ip(headers, remote_addr) if policy.pii else None)
 
 
-def body_allowed(length: Optional[int], policy: Policy) -> bool:
+def body_allowed(length: int | None, policy: Policy) -> bool:
     """True if a body of ``length`` bytes (None: unknown) may be attached."""
     if policy.body_limit == 0:
         return False
     return policy.body_limit is None or length is None or length <= policy.body_limit
 
 
-def set_body(extracted: Extracted, data: Any, remark: Optional[str] = None, length: Optional[int] = None) -> None:
+def set_body(extracted: Extracted, data: Any, remark: str | None = None, length: int | None = None) -> None:
     """Attach ``data``, or "" with a ``_meta`` remark saying why the body was left out."""
     if remark is None:
         extracted.request["data"] = data
@@ -219,11 +219,11 @@ def set_body(extracted: Extracted, data: Any, remark: Optional[str] = None, leng
     extracted.meta["data"] = {"": note}
 
 
-def set_oversize_body(extracted: Extracted, length: Optional[int]) -> None:
+def set_oversize_body(extracted: Extracted, length: int | None) -> None:
     set_body(extracted, "", _OVER_LIMIT, length)
 
 
-def set_raw_body(extracted: Extracted, length: Optional[int]) -> None:
+def set_raw_body(extracted: Extracted, length: int | None) -> None:
     set_body(extracted, "", _RAW, length)
 
 
@@ -242,11 +242,11 @@ def form_to_dict(pairs: Iterable[tuple[str, Any]]) -> dict[str, Any]:
     return out
 
 
-def media_type(content_type: Optional[str]) -> str:
+def media_type(content_type: str | None) -> str:
     return (content_type or "").split(";", 1)[0].strip().lower()
 
 
-def decode_body(extracted: Extracted, raw: bytes, content_type: Optional[str], policy: Policy) -> None:
+def decode_body(extracted: Extracted, raw: bytes, content_type: str | None, policy: Policy) -> None:
     """Attach a raw body within the size policy: JSON and forms parsed, text as text, binary left out."""
     if not raw:
         return
@@ -290,7 +290,7 @@ class RequestScope:
     __slots__ = ("_captured", "extract", "key", "parent", "server_span", "transaction", "user")
 
     def __init__(
-        self, extract: Extractor, transaction: Optional[TransactionFn] = None, user: Optional[UserFn] = None
+        self, extract: Extractor, transaction: TransactionFn | None = None, user: UserFn | None = None
     ) -> None:
         self.extract = extract
         self.transaction = transaction
@@ -299,10 +299,10 @@ class RequestScope:
         self._captured: list[BaseException] = []
         self.key: object = None
         """What identifies the request to nested layers (the ASGI headers list), None if unknown."""
-        self.parent: Optional[sdk_core.Scope] = None
+        self.parent: sdk_core.Scope | None = None
         """The isolation scope the request's own was forked from."""
 
-    def capture(self, exc: BaseException, mechanism_type: str) -> Optional[str]:
+    def capture(self, exc: BaseException, mechanism_type: str) -> str | None:
         """Capture ``exc`` once per request, however many layers (signal, WSGI, ASGI) see it."""
         if any(seen is exc for seen in self._captured):
             return None
@@ -312,7 +312,7 @@ class RequestScope:
     def process(self, event: dict[str, Any], hint: dict[str, Any]) -> dict[str, Any]:
         """Event processor: add ``request``, ``transaction`` and ``user`` without overriding the app's own."""
         policy = current_policy()
-        extracted: Optional[Extracted] = None
+        extracted: Extracted | None = None
         try:
             extracted = self.extract(policy)
         except Exception as exc:
@@ -350,10 +350,10 @@ class RequestScope:
         return event
 
 
-_current: contextvars.ContextVar[Optional[RequestScope]] = contextvars.ContextVar("coderadar_request", default=None)
+_current: contextvars.ContextVar[RequestScope | None] = contextvars.ContextVar("coderadar_request", default=None)
 
 
-def current_request() -> Optional[RequestScope]:
+def current_request() -> RequestScope | None:
     """The request being handled in this context, or None outside of one."""
     return _current.get()
 
@@ -361,12 +361,12 @@ def current_request() -> Optional[RequestScope]:
 @contextlib.contextmanager
 def request_scope(
     extract: Extractor,
-    transaction: Optional[TransactionFn],
-    sentry_trace: Optional[str],
-    traceparent: Optional[str],
+    transaction: TransactionFn | None,
+    sentry_trace: str | None,
+    traceparent: str | None,
     *,
     key: object = None,
-    leaving: Optional[RequestScope] = None,
+    leaving: RequestScope | None = None,
 ) -> Iterator[RequestScope]:
     """Open an isolation scope for one request, continuing its incoming trace.
 
@@ -394,7 +394,7 @@ def request_scope(
             _current.reset(token)
 
 
-def foreign_request(key: object) -> Optional[RequestScope]:
+def foreign_request(key: object) -> RequestScope | None:
     """The open request scope if it belongs to another request than ``key`` identifies.
 
     Servers may start a request from inside the previous one's context (uvicorn starts the next
@@ -407,7 +407,7 @@ def foreign_request(key: object) -> Optional[RequestScope]:
     return state
 
 
-def capture_exception(exc: BaseException, mechanism_type: str, fallback: Optional[RequestScope] = None) -> None:
+def capture_exception(exc: BaseException, mechanism_type: str, fallback: RequestScope | None = None) -> None:
     """Capture an unhandled request exception; ``fallback`` describes the request when no scope is open."""
     try:
         state = current_request()
@@ -422,7 +422,7 @@ def capture_exception(exc: BaseException, mechanism_type: str, fallback: Optiona
         log_internal_error(f"{mechanism_type} capture", error)
 
 
-def qualified_name(obj: Any) -> Optional[str]:
+def qualified_name(obj: Any) -> str | None:
     """``module.QualName`` of a function or class (or of an instance's class)."""
     target = obj if hasattr(obj, "__qualname__") else type(obj)
     name = getattr(target, "__qualname__", None)

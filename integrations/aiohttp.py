@@ -23,7 +23,7 @@ the error's type when it failed.
 from __future__ import annotations
 
 import asyncio
-from typing import Any, Iterable, Optional
+from typing import Any, Iterable
 
 import sdk_core
 from integrations._patch import unwrap, wrap
@@ -58,7 +58,7 @@ class AioHttpIntegration:
 
     identifier = "aiohttp"
 
-    def __init__(self, failed_request_status_codes: Optional[Iterable[Any]] = None) -> None:
+    def __init__(self, failed_request_status_codes: Iterable[Any] | None = None) -> None:
         self.failed_request_status_codes = failed_status_codes(failed_request_status_codes)
 
     def setup_once(self) -> None:
@@ -155,7 +155,7 @@ class _Transaction:
     def __init__(self, request: Any) -> None:
         self._request = request
 
-    def __call__(self) -> Optional[TransactionName]:
+    def __call__(self) -> TransactionName | None:
         req = self._request
         try:
             resource = req.match_info.route.resource

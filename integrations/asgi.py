@@ -9,7 +9,7 @@ so status, headers and body are the application's own.
 
 from __future__ import annotations
 
-from typing import Any, Awaitable, Callable, MutableMapping, Optional
+from typing import Any, Awaitable, Callable, MutableMapping
 
 from integrations._request import (
     Extracted,
@@ -86,7 +86,7 @@ async def run_asgi(
         await app(scope, receive, send)  # an outer layer opened this request's scope
         return
     headers = _pick_headers(scope.get("headers") or ())
-    recorder: Optional[_BodyRecorder] = None
+    recorder: _BodyRecorder | None = None
     if kind == "http" and record_body:
         limit = current_policy().body_limit
         if limit != 0:
@@ -141,7 +141,7 @@ def _status_recorder(send: Send, server: Any) -> Send:
     return recording_send
 
 
-def _end_span(server: Any, scope: Scope, exc: Optional[BaseException]) -> None:
+def _end_span(server: Any, scope: Scope, exc: BaseException | None) -> None:
     if server is None:
         return
     try:
@@ -169,7 +169,7 @@ class _BodyRecorder:
 
     __slots__ = ("_receive", "chunks", "complete", "declared", "limit", "overflow", "size")
 
-    def __init__(self, receive: Receive, limit: Optional[int], content_length: Optional[str]) -> None:
+    def __init__(self, receive: Receive, limit: int | None, content_length: str | None) -> None:
         self._receive = receive
         self.limit = limit
         self.chunks: list[bytes] = []
@@ -202,7 +202,7 @@ class _BodyRecorder:
 class _Extractor:
     __slots__ = ("_content_type", "_recorder", "_scope")
 
-    def __init__(self, scope: Scope, recorder: Optional[_BodyRecorder], content_type: Optional[str]) -> None:
+    def __init__(self, scope: Scope, recorder: _BodyRecorder | None, content_type: str | None) -> None:
         self._scope = scope
         self._recorder = recorder
         self._content_type = content_type
@@ -228,7 +228,7 @@ class _Transaction:
         self._root_path = str(scope.get("root_path") or "")
         self._path = str(scope.get("path") or "/")
 
-    def __call__(self) -> Optional[TransactionName]:
+    def __call__(self) -> TransactionName | None:
         scope = self._scope
         if self._style == "endpoint":
             name = qualified_name(scope["endpoint"]) if scope.get("endpoint") is not None else None
@@ -253,7 +253,7 @@ class _Transaction:
 _MATCH_KEYS = ("type", "method", "headers", "scheme", "server", "query_string")
 
 
-def _route_template(router: Any, request: Scope, prefix: str, depth: int = 0) -> Optional[str]:
+def _route_template(router: Any, request: Scope, prefix: str, depth: int = 0) -> str | None:
     """The path template of the route that fully matches ``request``, through nested mounts."""
     for route in getattr(router, "routes", None) or ():
         try:

@@ -29,7 +29,7 @@ from __future__ import annotations
 import asyncio
 import asyncio.events
 import weakref
-from typing import Any, Callable, Optional
+from typing import Any, Callable
 
 import sdk_core
 from sdk_core.integration import is_enabled, log_internal_error
@@ -41,10 +41,10 @@ Factory = Callable[..., "asyncio.Future[Any]"]
 
 _active = False
 # loop -> (previous handler, previous factory, our handler, our factory)
-_instrumented: weakref.WeakKeyDictionary[Any, tuple[Optional[Handler], Optional[Factory], Handler, Factory]] = (
+_instrumented: weakref.WeakKeyDictionary[Any, tuple[Handler | None, Factory | None, Handler, Factory]] = (
     weakref.WeakKeyDictionary()
 )
-_unweakable: dict[Any, tuple[Optional[Handler], Optional[Factory], Handler, Factory]] = {}
+_unweakable: dict[Any, tuple[Handler | None, Factory | None, Handler, Factory]] = {}
 
 
 def _entry(loop: Any) -> Any:
@@ -94,8 +94,8 @@ def instrument_loop(loop: asyncio.AbstractEventLoop) -> None:
     """Install the exception handler and task factory on ``loop``; idempotent, a no-op when off."""
     if not _active or _entry(loop) is not None:
         return
-    previous_handler: Optional[Handler] = loop.get_exception_handler()
-    previous_factory: Optional[Factory] = loop.get_task_factory()
+    previous_handler: Handler | None = loop.get_exception_handler()
+    previous_factory: Factory | None = loop.get_task_factory()
     handler = _make_handler(previous_handler)
     factory = _make_factory(previous_factory)
     entry = (previous_handler, previous_factory, handler, factory)
@@ -116,7 +116,7 @@ def _new_event_loop(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
     return loop
 
 
-def _make_handler(previous: Optional[Handler]) -> Handler:
+def _make_handler(previous: Handler | None) -> Handler:
     def handler(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
         try:
             if _active:
@@ -156,7 +156,7 @@ def _report(context: dict[str, Any]) -> None:
     capture()
 
 
-def _make_factory(previous: Optional[Factory]) -> Factory:
+def _make_factory(previous: Factory | None) -> Factory:
     def factory(loop: asyncio.AbstractEventLoop, coro: Any, **kwargs: Any) -> asyncio.Future[Any]:
         if not _active or kwargs.get("context") is not None:
             return _create(previous, loop, coro, kwargs)
@@ -168,7 +168,7 @@ def _make_factory(previous: Optional[Factory]) -> Factory:
 
 
 def _create(
-    previous: Optional[Factory], loop: asyncio.AbstractEventLoop, coro: Any, kwargs: dict[str, Any]
+    previous: Factory | None, loop: asyncio.AbstractEventLoop, coro: Any, kwargs: dict[str, Any]
 ) -> asyncio.Future[Any]:
     if previous is not None:
         return previous(loop, coro, **kwargs)

@@ -22,7 +22,7 @@ import functools
 import os
 import sys
 import threading
-from typing import Any, Callable, Optional, TypeVar, overload
+from typing import Any, Callable, TypeVar, overload
 
 import sdk_core
 from sdk_core.integration import DidNotEnable, event_from_message, is_enabled, log_internal_error, options
@@ -57,7 +57,7 @@ def wrap_handler(
 
 
 def wrap_handler(
-    handler: Optional[Callable[..., Any]] = None,
+    handler: Callable[..., Any] | None = None,
     *,
     timeout_warning: bool = True,
     timeout_warning_ms: int = DEFAULT_TIMEOUT_WARNING_MS,
@@ -83,10 +83,10 @@ def wrap_handler(
 
 
 def _invoke(
-    function: Callable[..., Any], event: Any, context: Any, args: Any, kwargs: Any, warn_ms: Optional[int]
+    function: Callable[..., Any], event: Any, context: Any, args: Any, kwargs: Any, warn_ms: int | None
 ) -> Any:
     details = _describe(context)
-    timer: Optional[threading.Timer] = None
+    timer: threading.Timer | None = None
     with sdk_core.isolation_scope() as scope:
         try:
             scope.clear_breadcrumbs()  # an earlier invocation's breadcrumbs are not this one's
@@ -126,7 +126,7 @@ def _describe(context: Any) -> dict[str, Any]:
     return details
 
 
-def _remaining_ms(context: Any) -> Optional[int]:
+def _remaining_ms(context: Any) -> int | None:
     getter = getattr(context, "get_remaining_time_in_millis", None)
     if not callable(getter):
         return None
@@ -137,7 +137,7 @@ def _remaining_ms(context: Any) -> Optional[int]:
     return int(value) if isinstance(value, (int, float)) else None
 
 
-def _start_timeout_warning(context: Any, details: dict[str, Any], warn_ms: int) -> Optional[threading.Timer]:
+def _start_timeout_warning(context: Any, details: dict[str, Any], warn_ms: int) -> threading.Timer | None:
     remaining = _remaining_ms(context)
     if remaining is None or remaining <= warn_ms:
         return None
@@ -182,7 +182,7 @@ class AwsLambdaIntegration:
             raise ValueError(f"timeout_warning_ms: expected a non-negative int, got {timeout_warning_ms!r}")
         self.timeout_warning = timeout_warning
         self.timeout_warning_ms = timeout_warning_ms
-        self._patched: Optional[tuple[Any, Any, Any]] = None
+        self._patched: tuple[Any, Any, Any] | None = None
 
     def setup_once(self) -> None:
         module = _bootstrap()

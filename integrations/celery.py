@@ -28,7 +28,7 @@ import inspect
 import re
 import threading
 from contextlib import AbstractContextManager
-from typing import Any, Optional
+from typing import Any
 
 import sdk_core
 from sdk_core.integration import (
@@ -281,7 +281,7 @@ def _expected(task: Any, exc: BaseException) -> bool:
     return bool(expected) and isinstance(exc, expected)
 
 
-def _parse_trace(value: Any) -> Optional[tuple[str, str]]:
+def _parse_trace(value: Any) -> tuple[str, str] | None:
     if not isinstance(value, str):
         return None
     match = _TRACE_VALUE.match(value)

@@ -18,7 +18,7 @@ import json
 import re
 import threading
 import time
-from typing import Any, Optional
+from typing import Any
 
 import sdk_core
 from sdk_core.integration import log_internal_error
@@ -41,7 +41,7 @@ def slug_for(name: str) -> str:
     return slug or "celery-beat"
 
 
-def monitor_config(schedule: Any, timezone: Optional[str]) -> Optional[dict[str, Any]]:
+def monitor_config(schedule: Any, timezone: str | None) -> dict[str, Any] | None:
     """The ``monitor_config`` of a beat schedule, or None when it cannot be expressed (solar)."""
     from celery import schedules
 

@@ -23,7 +23,7 @@ import re
 import sys
 import time
 from dataclasses import dataclass
-from typing import Any, Callable, Optional
+from typing import Any, Callable
 
 import sdk_core
 from integrations._patch import unwrap, wrap
@@ -241,7 +241,7 @@ def _name_span(state: RequestScope, request: Any) -> None:
         server.set_route(readable_route(str(route)))
 
 
-def _end_span(state: RequestScope, request: Any, response: Any, exc: Optional[BaseException]) -> None:
+def _end_span(state: RequestScope, request: Any, response: Any, exc: BaseException | None) -> None:
     server = state.server_span
     if server is None:
         return
@@ -282,7 +282,7 @@ def _on_exception(sender: Any, request: Any = None, **kwargs: Any) -> None:
 def _extractor(request: Any) -> Callable[[Policy], Extracted]:
     def extract(policy: Policy) -> Extracted:
         try:
-            scheme: Optional[str] = request.scheme
+            scheme: str | None = request.scheme
         except Exception:
             scheme = None
         extracted = from_environ(request.META, policy, scheme=scheme, path=request.path)
@@ -323,8 +323,8 @@ def _add_body(extracted: Extracted, request: Any, policy: Policy) -> None:
     decode_body(extracted, raw, content_type, policy)
 
 
-def _transaction(request: Any, style: str) -> Callable[[], Optional[TransactionName]]:
-    def name() -> Optional[TransactionName]:
+def _transaction(request: Any, style: str) -> Callable[[], TransactionName | None]:
+    def name() -> TransactionName | None:
         match = getattr(request, "resolver_match", None)
         if match is None:
             # The error came before URL resolution (a middleware): resolve it ourselves.
@@ -359,8 +359,8 @@ def readable_route(route: str) -> str:
     return "/" + route.lstrip("/")
 
 
-def _user(request: Any) -> Callable[[Policy], Optional[dict[str, Any]]]:
-    def user(policy: Policy) -> Optional[dict[str, Any]]:
+def _user(request: Any) -> Callable[[Policy], dict[str, Any] | None]:
+    def user(policy: Policy) -> dict[str, Any] | None:
         current = getattr(request, "user", None)
         if current is None or (_lazy_unevaluated(current) and _in_event_loop()):
             # Evaluating request.user runs a query, which Django forbids on the event loop.

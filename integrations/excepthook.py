@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import sys
 from types import TracebackType
-from typing import Callable, Optional
+from typing import Callable
 
 import sdk_core
 from sdk_core.integration import flush_before_exit, is_enabled, log_internal_error
 
-ExceptHook = Callable[[type[BaseException], BaseException, Optional[TracebackType]], object]
+ExceptHook = Callable[[type[BaseException], BaseException, "TracebackType | None"], object]
 
 
 class ExcepthookIntegration:
@@ -28,15 +28,15 @@ class ExcepthookIntegration:
         if not isinstance(always_run, bool):
             raise TypeError(f"always_run: expected True or False, got {type(always_run).__name__}")
         self.always_run = always_run
-        self._hook: Optional[ExceptHook] = None
-        self._previous: Optional[ExceptHook] = None
+        self._hook: ExceptHook | None = None
+        self._previous: ExceptHook | None = None
 
     def setup_once(self) -> None:
         if self._hook is not None:
             return
         previous = sys.excepthook
 
-        def hook(exc_type: type[BaseException], exc: BaseException, tb: Optional[TracebackType]) -> None:
+        def hook(exc_type: type[BaseException], exc: BaseException, tb: TracebackType | None) -> None:
             try:
                 if self._hook is hook and self._should_report(exc_type, exc):
                     _report(exc, tb)
@@ -62,7 +62,7 @@ class ExcepthookIntegration:
         return self.always_run or not hasattr(sys, "ps1")
 
 
-def _report(exc: BaseException, tb: Optional[TracebackType]) -> None:
+def _report(exc: BaseException, tb: TracebackType | None) -> None:
     if not is_enabled():
         return
     if exc.__traceback__ is None and tb is not None:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import importlib.util
 import sys
 from dataclasses import dataclass
-from typing import Any, Callable, Optional, cast
+from typing import Any, Callable, cast
 
 from integrations._patch import unwrap, wrap
 from integrations._request import (
@@ -130,7 +130,7 @@ def _on_request_started(sender: Any, **kwargs: Any) -> None:
     _describe(state, cast(Any, request)._get_current_object())
 
 
-def _on_exception(sender: Any, exception: Optional[BaseException] = None, **kwargs: Any) -> None:
+def _on_exception(sender: Any, exception: BaseException | None = None, **kwargs: Any) -> None:
     exc = exception if exception is not None else sys.exc_info()[1]
     if exc is None or not is_enabled():
         return
@@ -189,8 +189,8 @@ def _add_body(extracted: Extracted, req: Any, policy: Policy) -> None:
     decode_body(extracted, req.get_data(cache=True), req.content_type, policy)
 
 
-def _transaction(req: Any, style: str) -> Callable[[], Optional[TransactionName]]:
-    def name() -> Optional[TransactionName]:
+def _transaction(req: Any, style: str) -> Callable[[], TransactionName | None]:
+    def name() -> TransactionName | None:
         rule = req.url_rule
         if rule is None:
             return (req.path or "/", "url")
@@ -201,7 +201,7 @@ def _transaction(req: Any, style: str) -> Callable[[], Optional[TransactionName]
     return name
 
 
-def _login_user(policy: Policy) -> Optional[dict[str, Any]]:
+def _login_user(policy: Policy) -> dict[str, Any] | None:
     """Flask-Login's ``current_user``, if the app uses Flask-Login (never imported by us)."""
     flask_login = sys.modules.get("flask_login")
     if flask_login is None:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Iterable, Mapping
-from typing import Any, Optional
+from typing import Any
 
 import sdk_core
 from sdk_core.integration import (
@@ -59,8 +59,8 @@ class LoggingIntegration:
 
     def __init__(
         self,
-        level: Optional[int] = logging.INFO,
-        event_level: Optional[int] = logging.ERROR,
+        level: int | None = logging.INFO,
+        event_level: int | None = logging.ERROR,
         ignore_loggers: Iterable[str] = (),
     ) -> None:
         self.level = _check_level("level", level)
@@ -119,12 +119,12 @@ class LoggingIntegration:
             _recent.busy = False
 
 
-_active: Optional[LoggingIntegration] = None
+_active: LoggingIntegration | None = None
 
 
 class _Recent(threading.local):
     busy = False
-    exc: Optional[BaseException] = None
+    exc: BaseException | None = None
 
 
 # Per thread: the exception of the last event captured (by any integration), so that a framework
@@ -133,7 +133,7 @@ class _Recent(threading.local):
 _recent = _Recent()
 
 
-def _remember_captured(event: Event, hint: Hint) -> Optional[Event]:
+def _remember_captured(event: Event, hint: Hint) -> Event | None:
     exc_info = hint.get("exc_info")
     if isinstance(exc_info, tuple) and len(exc_info) == 3 and isinstance(exc_info[1], BaseException):
         _recent.exc = exc_info[1]
@@ -188,7 +188,7 @@ def _breadcrumb(record: logging.LogRecord) -> None:
     )
 
 
-def _exception(record: logging.LogRecord) -> Optional[BaseException]:
+def _exception(record: logging.LogRecord) -> BaseException | None:
     exc_info = record.exc_info
     if isinstance(exc_info, tuple) and len(exc_info) == 3 and isinstance(exc_info[1], BaseException):
         exc = exc_info[1]
@@ -247,7 +247,7 @@ def _snapshot(value: Any) -> Any:
         return f"<{type(value).__name__} (repr failed)>"
 
 
-def _check_level(name: str, value: Any) -> Optional[int]:
+def _check_level(name: str, value: Any) -> int | None:
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int):

@@ -14,7 +14,7 @@ pool's settings, which is all that is read: never the password or the URL).
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any
 
 import sdk_core
 from integrations._patch import unwrap, wrap
@@ -111,7 +111,7 @@ def _describe(args: Any) -> tuple[str, list[str]]:
     return command, _keys(command, args[1:])
 
 
-def _crumb(args: Any, level: str = "info", error: Optional[BaseException] = None) -> None:
+def _crumb(args: Any, level: str = "info", error: BaseException | None = None) -> None:
     try:
         command, keys = _describe(args)
         data: dict[str, Any] = {"redis.command": command}
@@ -125,7 +125,7 @@ def _crumb(args: Any, level: str = "info", error: Optional[BaseException] = None
         log_internal_error("redis breadcrumb", exc)
 
 
-def _pipeline_crumb(instance: Any, error: Optional[BaseException] = None) -> None:
+def _pipeline_crumb(instance: Any, error: BaseException | None = None) -> None:
     try:
         stack = getattr(instance, "command_stack", None) or ()
         commands = [" ".join([c, *k]) for c, k in (_describe(args) for args, _ in list(stack)[:_MAX_PIPELINE])]
@@ -233,7 +233,7 @@ def _describe_failure(event: Event, hint: Hint) -> Event:
     exc_info = hint.get("exc_info") if isinstance(hint, dict) else None
     if not isinstance(exc_info, tuple) or len(exc_info) != 3:
         return event
-    exc: Optional[BaseException] = exc_info[1]
+    exc: BaseException | None = exc_info[1]
     for _ in range(16):
         if exc is None:
             return event

@@ -16,7 +16,7 @@
 from __future__ import annotations
 
 import inspect
-from typing import Any, Optional
+from typing import Any
 
 import sdk_core
 from integrations._patch import unwrap, wrap
@@ -124,7 +124,7 @@ def _retrying(job: Any) -> bool:
     return isinstance(retries_left, int) and retries_left > 0
 
 
-def _function_name(job: Any) -> Optional[str]:
+def _function_name(job: Any) -> str | None:
     try:
         name = job.func_name
     except Exception:  # a job that cannot be deserialised

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 import time
-from typing import Any, Optional
+from typing import Any
 
 import sdk_core
 from sdk_core.integration import (
@@ -124,7 +124,7 @@ _LISTENERS = (
 )
 
 
-def _marked(exc: Optional[BaseException]) -> Optional[dict[str, Any]]:
+def _marked(exc: BaseException | None) -> dict[str, Any] | None:
     seen = 0
     while exc is not None and seen < 16:
         details = getattr(exc, _MARK, None)

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import functools
 import sys
-from typing import Any, Awaitable, Callable, Iterable, Optional
+from typing import Any, Awaitable, Callable, Iterable
 
 import sdk_core
 from integrations._request import DEFAULT_FAILED_REQUEST_STATUS_CODES, Policy, current_request, failed_status_codes
@@ -53,7 +53,7 @@ class StarletteIntegration:
     def __init__(
         self,
         transaction_style: str = "url",
-        failed_request_status_codes: Optional[Iterable[Any]] = None,
+        failed_request_status_codes: Iterable[Any] | None = None,
     ) -> None:
         if transaction_style not in _STYLES:
             raise ValueError(f"transaction_style: expected one of {', '.join(_STYLES)}, got {transaction_style!r}")
@@ -161,8 +161,8 @@ def _report(status: int) -> None:
         log_internal_error("starlette failed response", error)
 
 
-def _user_of(scope: Scope) -> Callable[[Policy], Optional[dict[str, Any]]]:
-    def user(policy: Policy) -> Optional[dict[str, Any]]:
+def _user_of(scope: Scope) -> Callable[[Policy], dict[str, Any] | None]:
+    def user(policy: Policy) -> dict[str, Any] | None:
         if not policy.pii:
             return None
         current = scope.get("user")

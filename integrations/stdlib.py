@@ -12,7 +12,7 @@ becomes ``https://h/p`` with ``data["http.query"] = "token"`` (the parameter nam
 from __future__ import annotations
 
 import http.client
-from typing import Any, Optional
+from typing import Any
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 import sdk_core
@@ -88,7 +88,7 @@ def client_span(method: str, url: str, origin: str) -> Any:
     return start_child_span(f"{method.upper()} {clean}", kind="client", origin=origin, attributes=attributes)
 
 
-def end_client_span(span: Any, status: Any, exc: Optional[BaseException]) -> None:
+def end_client_span(span: Any, status: Any, exc: BaseException | None) -> None:
     """End a span from ``client_span`` with the response's status code or the error."""
     if span is None:
         return
@@ -117,7 +117,7 @@ def _absolute_url(conn: http.client.HTTPConnection, url: str) -> str:
     return f"{scheme}://{netloc}{url if url.startswith('/') else '/' + url}"
 
 
-def sanitize_url(url: str) -> tuple[str, Optional[str]]:
+def sanitize_url(url: str) -> tuple[str, str | None]:
     """``url`` without userinfo, query and fragment, and the query's parameter names (or None)."""
     try:
         parts = urlsplit(url)
@@ -130,7 +130,7 @@ def sanitize_url(url: str) -> tuple[str, Optional[str]]:
 
 
 @guarded("http breadcrumb")
-def http_breadcrumb(method: str, url: str, status_code: Optional[int] = None, *, reason: Optional[str] = None) -> None:
+def http_breadcrumb(method: str, url: str, status_code: int | None = None, *, reason: str | None = None) -> None:
     """Record one outgoing request: category ``http``, level from the status. Never raises."""
     if is_sdk_sending():
         return

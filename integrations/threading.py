@@ -14,7 +14,7 @@ from __future__ import annotations
 import contextvars
 import threading
 import types
-from typing import Any, Callable, Optional
+from typing import Any, Callable
 
 import sdk_core
 from sdk_core.integration import is_sdk_sending, log_internal_error
@@ -25,7 +25,7 @@ ThreadHook = Callable[[Any], object]
 
 
 class _Captured(threading.local):
-    exc: Optional[BaseException] = None
+    exc: BaseException | None = None
 
 
 _captured = _Captured()
@@ -39,8 +39,8 @@ class ThreadingIntegration:
         if not isinstance(propagate_scope, bool):
             raise TypeError(f"propagate_scope: expected True or False, got {type(propagate_scope).__name__}")
         self.propagate_scope = propagate_scope
-        self._hook: Optional[ThreadHook] = None
-        self._previous: Optional[ThreadHook] = None
+        self._hook: ThreadHook | None = None
+        self._previous: ThreadHook | None = None
 
     def setup_once(self) -> None:
         global _propagating
@@ -86,7 +86,7 @@ def _from_excepthook(args: Any) -> None:
         _capture(exc, args.thread)
 
 
-def _capture(exc: BaseException, thread: Optional[threading.Thread]) -> None:
+def _capture(exc: BaseException, thread: threading.Thread | None) -> None:
     mechanism: dict[str, Any] = {"type": "threading", "handled": False}
     if thread is not None:
         mechanism["data"] = {"thread_name": thread.name}

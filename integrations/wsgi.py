@@ -12,7 +12,7 @@ the Django and Flask integrations add it from their framework's request object.
 from __future__ import annotations
 
 import contextvars
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Mapping, Optional
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Mapping
 
 from integrations._request import (
     Extracted,
@@ -121,8 +121,8 @@ def _environ_extractor(environ: Mapping[str, Any]) -> Callable[[Policy], Extract
     return extract
 
 
-def _path_transaction(environ: Mapping[str, Any]) -> Callable[[], Optional[TransactionName]]:
-    def transaction() -> Optional[TransactionName]:
+def _path_transaction(environ: Mapping[str, Any]) -> Callable[[], TransactionName | None]:
+    def transaction() -> TransactionName | None:
         path = str(environ.get("SCRIPT_NAME") or "") + str(environ.get("PATH_INFO") or "")
         return (path or "/", "url")
 
@@ -150,7 +150,7 @@ class _ScopedResponse:
         self._context = context
         self._state = state
         self._mechanism = mechanism
-        self._iterator: Optional[Iterator[bytes]] = None
+        self._iterator: Iterator[bytes] | None = None
 
     def __iter__(self) -> Iterator[bytes]:
         return self

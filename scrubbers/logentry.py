@@ -11,7 +11,7 @@ the argument was rendered, so template, arguments and formatted text stay consis
 from __future__ import annotations
 
 import re
-from typing import Any, Callable, Iterator, Optional, Tuple
+from typing import Any, Callable, Iterator, Tuple
 
 from scrubbers.actions import FILTERED, is_placeholder
 from scrubbers.rules import KeyRule, Rule
@@ -26,11 +26,11 @@ _PLACEHOLDER_RE = re.compile(
 _LAST_WORD_RE = re.compile(r"([A-Za-z][A-Za-z0-9_.-]*)[\"']?[ \t]*(?:[:=][ \t]*|[ \t]*)[\"'(<\[]?$")
 _CONTEXT_CHARS = 48
 
-Placeholder = Tuple[int, int, Optional[str]]
+Placeholder = Tuple[int, int, "str | None"]
 """``(start, end, name)`` of one ``%`` placeholder in a template (``name`` for ``%(name)s``)."""
 
 Whole = Callable[[Rule, Any, Any, Any], bool]
-Remark = Callable[[Any, str, list[list[Any]], Optional[int]], None]
+Remark = Callable[[Any, str, list[list[Any]], "int | None"], None]
 
 
 def placeholders(template: str) -> list[Placeholder]:
@@ -44,7 +44,7 @@ def placeholders(template: str) -> list[Placeholder]:
     return out
 
 
-def _context_rule(classify: Callable[[str], object], context: str, name: Optional[str]) -> Optional[KeyRule]:
+def _context_rule(classify: Callable[[str], object], context: str, name: str | None) -> KeyRule | None:
     if name:
         cls = classify(name)
         if isinstance(cls, KeyRule):

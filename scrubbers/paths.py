@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Dict, FrozenSet, Optional, Tuple
+from typing import Dict, FrozenSet, Tuple
 
 from scrubbers.rules import PathRule
 
@@ -19,9 +19,9 @@ class PathState:
     def __init__(self, matcher: PathMatcher, items: FrozenSet[_Item]) -> None:
         self.matcher = matcher
         self.items = items
-        self.trans: Dict[object, Tuple[Optional[PathState], Optional[PathRule]]] = {}
+        self.trans: Dict[object, Tuple[PathState | None, PathRule | None]] = {}
 
-    def compute(self, key: object) -> Tuple[Optional[PathState], Optional[PathRule]]:
+    def compute(self, key: object) -> Tuple[PathState | None, PathRule | None]:
         """The transition on ``key`` (cached; the cache is bounded)."""
         result = self.matcher.step(self.items, key)
         if len(self.trans) > 4096:
@@ -52,7 +52,7 @@ class PathMatcher:
                 todo.append((ri, si + 1))
         return frozenset(out)
 
-    def _state(self, items: FrozenSet[_Item]) -> Optional[PathState]:
+    def _state(self, items: FrozenSet[_Item]) -> PathState | None:
         live = frozenset((ri, si) for ri, si in items if si < len(self.segs[ri]))
         if not live:
             return None
@@ -62,7 +62,7 @@ class PathMatcher:
             self._states[live] = state
         return state
 
-    def step(self, items: FrozenSet[_Item], key: object) -> Tuple[Optional[PathState], Optional[PathRule]]:
+    def step(self, items: FrozenSet[_Item], key: object) -> Tuple[PathState | None, PathRule | None]:
         name = key.lower() if isinstance(key, str) else str(key)
         nxt: set[_Item] = set()
         for ri, si in items:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left
-from typing import Any, Dict, FrozenSet, Iterable, List, Optional, Tuple
+from typing import Any, Dict, FrozenSet, Iterable, List, Tuple
 
 try:  # the regex parser, to learn which characters a pattern can start with
     from re import _parser as _sre_parse  # type: ignore[attr-defined]  # Python 3.11+
@@ -79,7 +79,7 @@ def _op_name(op: object) -> str:
     return str(getattr(op, "name", op))
 
 
-def _seq_first(items: Any) -> Optional[FrozenSet[str]]:
+def _seq_first(items: Any) -> FrozenSet[str] | None:
     """Characters a parsed sequence can start with; None when unknown (or it can match empty)."""
     for op, av in items:
         name = _op_name(op)
@@ -89,7 +89,7 @@ def _seq_first(items: Any) -> Optional[FrozenSet[str]]:
     return None
 
 
-def _item_first(name: str, av: Any) -> Optional[FrozenSet[str]]:
+def _item_first(name: str, av: Any) -> FrozenSet[str] | None:
     if name == "LITERAL":
         return frozenset((chr(av),))
     if name == "IN":
@@ -121,7 +121,7 @@ def _item_first(name: str, av: Any) -> Optional[FrozenSet[str]]:
     return None
 
 
-def first_chars(rule: PatternRule) -> Optional[FrozenSet[str]]:
+def first_chars(rule: PatternRule) -> FrozenSet[str] | None:
     """A superset of the characters a match of ``rule`` can start with, or None for any."""
     try:
         parsed = _sre_parse.parse(rule.pattern, rule.flags)
@@ -159,9 +159,9 @@ class _Combined:
             self.alts[group] = _Alt(group, i, rule, prio, secret_groups)
             self.pieces.append(f"(?P<{group}>{body})")
         self.rx = re.compile("|".join(self.pieces))
-        self._tails: dict[int, Optional[re.Pattern[str]]] = {}
+        self._tails: dict[int, re.Pattern[str] | None] = {}
 
-    def _tail(self, index: int) -> Optional[re.Pattern[str]]:
+    def _tail(self, index: int) -> re.Pattern[str] | None:
         try:
             return self._tails[index]
         except KeyError:
@@ -170,7 +170,7 @@ class _Combined:
             self._tails[index] = rx
             return rx
 
-    def _resolve(self, m: re.Match[str], text: str, end: int) -> Optional[Hit]:
+    def _resolve(self, m: re.Match[str], text: str, end: int) -> Hit | None:
         for _ in range(len(self.pieces)):
             group = m.lastgroup
             alt = self.alts.get(group) if group is not None else None
@@ -249,10 +249,10 @@ class _Group:
         self._rest = rest
         self._tag = tag
         self._firsts = [first_chars(r) for r, _ in rest]
-        self._by_char: dict[str, Optional[_Combined]] = {}
-        self._by_subset: dict[tuple[int, ...], Optional[_Combined]] = {}
+        self._by_char: dict[str, _Combined | None] = {}
+        self._by_subset: dict[tuple[int, ...], _Combined | None] = {}
 
-    def _for_char(self, ch: str) -> Optional[_Combined]:
+    def _for_char(self, ch: str) -> _Combined | None:
         subset = tuple(i for i, first in enumerate(self._firsts) if first is None or ch in first)
         try:
             combined = self._by_subset[subset]
@@ -347,7 +347,7 @@ def _match_one(rule: PatternRule, prio: int, text: str, pos: int, out: list[Hit]
         out.append((s, e, prio, rule))
 
 
-def _reversed_anchor(name: str) -> Optional[str]:
+def _reversed_anchor(name: str) -> str | None:
     toks = key_tokens(name)
     if not toks:
         return None
@@ -412,7 +412,7 @@ class _Assignments:
         self.key_prio = key_prio
         self.enabled = bool(anchors)
 
-    def hits(self, text: str, lower: Optional[str], out: list[Hit]) -> None:
+    def hits(self, text: str, lower: str | None, out: list[Hit]) -> None:
         n = len(text)
         if not self.enabled or ("=" not in text and ":" not in text):
             return
@@ -473,7 +473,7 @@ class _Assignments:
 _PCT_RE = re.compile(r"%(?!00)[0-9A-Fa-f]{2}")
 
 
-def _percent_decoded(text: str) -> Optional[Tuple[str, List[int]]]:
+def _percent_decoded(text: str) -> Tuple[str, List[int]] | None:
     """``text`` with each ``%XX`` turned into one character, and where each decoded one sits.
 
     One character per escape (bytes as Latin-1, not UTF-8) keeps the offset arithmetic simple:
@@ -550,12 +550,12 @@ class Scanner:
     def _scan(self, text: str) -> List[Hit]:
         n = len(text)
         out: list[Hit] = []
-        lower: Optional[str] = None
+        lower: str | None = None
         if self.needs_lower:
             lower = text.lower()
             if len(lower) != n:
                 lower = None
-        views: dict[str, Optional[str]] = {"text": text, "lower": lower}
+        views: dict[str, str | None] = {"text": text, "lower": lower}
         if self.needs_shape:
             views["shape"] = _translate(text, _SHAPE)
         if self.needs_token:

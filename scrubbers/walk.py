@@ -5,7 +5,9 @@ Hot code: the loops bind attributes to locals and dispatch on ``type(value) is .
 
 from __future__ import annotations
 
-from typing import Any, Callable, Optional, Tuple
+from typing import Any, Callable
+
+from typing_extensions import TypeAlias
 
 from scrubbers.actions import FILTERED, REMARK_CODE, is_placeholder, replacement
 from scrubbers.context import high_entropy
@@ -24,7 +26,7 @@ _FILTER, _MASK, _HASH, _REMOVE = Action.FILTER, Action.MASK, Action.HASH, Action
 _META = "_meta"
 _NAME_KEYS = ("name", "key", "Name", "Key", "NAME", "KEY")
 
-Chain = Optional[Tuple[Any, Any]]  # (parent_chain, key): a path built only when needed
+Chain: TypeAlias = "tuple[Any, Any] | None"  # (parent_chain, key): a path built only when needed
 _NOT_SCANNED = (None, ())
 CLEAN_KEY: Any = (None, ())  # cached verdict for the common case: no rule, nothing inside the key
 VALUE_KEY: Any = tuple([None, ()])  # a clean "value"/"Value" key: judged by a sibling "name" (not CLEAN_KEY)
@@ -58,8 +60,8 @@ def path_of(chain: Chain, key: object = None, with_key: bool = False) -> tuple[A
 class Walk:
     """The state of one scrub: collected strings, pending remarks, counts."""
 
-    dict_: Callable[[dict[Any, Any], Chain, int, Optional[PathState]], None]
-    list_: Callable[[list[Any], Chain, int, Optional[PathState]], None]
+    dict_: Callable[[dict[Any, Any], Chain, int, PathState | None], None]
+    list_: Callable[[list[Any], Chain, int, PathState | None], None]
 
     def __init__(self, state: ScrubState, event: dict[Any, Any], counts: dict[str, int]) -> None:
         self.state = state
@@ -69,7 +71,7 @@ class Walk:
         self.counts = counts
         self.leaves: list[tuple[Any, Any, Chain]] = []
         self.texts: list[str] = []
-        self.remarks: list[tuple[tuple[Any, ...], list[list[Any]], Optional[int]]] = []
+        self.remarks: list[tuple[tuple[Any, ...], list[list[Any]], int | None]] = []
         self.known: dict[str, Rule] = {}  # values filtered by a key rule in this event
         self.funcs = state.funcs
         self.kinfo = state.kinfo
@@ -138,7 +140,7 @@ class Walk:
         def whole(rule: Rule, container: Any, key: Any, value: Any) -> bool:
             return self.whole(rule, container, key, value, pchain)
 
-        def remark(key: Any, _: str, rem: list[list[Any]], length: Optional[int]) -> None:
+        def remark(key: Any, _: str, rem: list[list[Any]], length: int | None) -> None:
             self.remarks.append((path_of(pchain, key, True), rem, length))
 
         formatted = holder.get(fkey)
@@ -147,7 +149,7 @@ class Walk:
             holder[fkey] = new
             self.remarks.append((path_of(hchain, fkey, True), [["log-argument", "s"]], len(formatted)))
 
-    def pair_rule(self, d: dict[Any, Any], value: Any) -> Optional[Rule]:
+    def pair_rule(self, d: dict[Any, Any], value: Any) -> Rule | None:
         """``{"name": "DB_PASSWORD", "value": ...}`` and its spellings: the rule the value takes from its name."""
         for nk in _NAME_KEYS:
             name = d.get(nk)
@@ -268,12 +270,12 @@ class Walk:
         custom = self.custom
         other = self.other
 
-        def dict_(d: dict[Any, Any], chain: Chain, depth: int, st: Optional[PathState]) -> None:
+        def dict_(d: dict[Any, Any], chain: Chain, depth: int, st: PathState | None) -> None:
             if depth > MAX_DEPTH:
                 self.too_deep(d, chain)
                 return
-            removals: Optional[list[Any]] = None
-            renames: Optional[list[tuple[Any, Any, Any, Optional[PathState]]]] = None
+            removals: list[Any] | None = None
+            renames: list[tuple[Any, Any, Any, PathState | None]] | None = None
             for k, v in d.items():
                 # Only str keys are cached, so any other key misses (or, for an object that
                 # compares equal to a cached str, gets that str's verdict).
@@ -364,7 +366,7 @@ class Walk:
                 for k in removals:
                     d.pop(k, None)
 
-        def list_(lst: list[Any], chain: Chain, depth: int, st: Optional[PathState]) -> None:
+        def list_(lst: list[Any], chain: Chain, depth: int, st: PathState | None) -> None:
             if depth > MAX_DEPTH:
                 self.too_deep(lst, chain)
                 return
@@ -411,7 +413,7 @@ class Walk:
         self.list_ = list_
 
     def apply_renames(
-        self, d: dict[Any, Any], renames: list[tuple[Any, Any, Any, Optional[PathState]]], chain: Chain, depth: int
+        self, d: dict[Any, Any], renames: list[tuple[Any, Any, Any, PathState | None]], chain: Chain, depth: int
     ) -> None:
         """Rename keys whose text held a secret (keeping the order), then judge the new names."""
         mapping = {}
@@ -456,7 +458,7 @@ class Walk:
             return True
         return False
 
-    def value(self, container: Any, key: Any, v: Any, chain: Chain, depth: int, sub: Optional[PathState]) -> None:
+    def value(self, container: Any, key: Any, v: Any, chain: Chain, depth: int, sub: PathState | None) -> None:
         """Handle one value (the slow, general path)."""
         t = type(v)
         if t is str:
@@ -472,7 +474,7 @@ class Walk:
         elif not (t is int or t is float or t is bool or v is None):
             self.other(container, key, v, chain, depth, sub)
 
-    def other(self, container: Any, key: Any, v: Any, chain: Chain, depth: int, sub: Optional[PathState]) -> None:
+    def other(self, container: Any, key: Any, v: Any, chain: Chain, depth: int, sub: PathState | None) -> None:
         """Subclasses of str/dict/list, tuples, sets, bytes; anything else is left alone."""
         if isinstance(v, str):
             container[key] = str(v)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from typing import Any, Optional
+from typing import Any
 
 from ._internal_errors import log_internal_error
 from .attachments import Attachment, as_attachments
@@ -14,13 +14,13 @@ from .scope import get_isolation_scope
 from .telemetry import record_on_span
 from .types import Hint
 
-_client: Optional[Client] = None
-_last_event_id: Optional[str] = None
-_closed_client: Optional[Client] = None
+_client: Client | None = None
+_last_event_id: str | None = None
+_closed_client: Client | None = None
 """The client ``close()`` shut down, so that ``stats()`` still answers afterwards."""
 
 
-def init(dsn: Optional[str] = None, **options: Any) -> Optional[Client]:
+def init(dsn: str | None = None, **options: Any) -> Client | None:
     """Validate options (TypeError/ValueError name the bad field), then start capturing.
 
     Without a DSN (argument or ``CODERADAR_DSN``) and without a transport, the SDK stays a no-op.
@@ -63,7 +63,7 @@ def _uninstall_integrations() -> None:
         log_internal_error("integrations teardown", exc)
 
 
-def get_client() -> Optional[Client]:
+def get_client() -> Client | None:
     return _client
 
 
@@ -72,8 +72,8 @@ def is_initialized() -> bool:
 
 
 def capture_event(
-    event: dict[str, Any], hint: Optional[Hint] = None, *, attachments: Optional[list[Attachment]] = None
-) -> Optional[str]:
+    event: dict[str, Any], hint: Hint | None = None, *, attachments: list[Attachment] | None = None
+) -> str | None:
     """Capture a ready-made event dict; ``attachments`` are sent with it."""
     global _last_event_id
     client = _client
@@ -92,12 +92,12 @@ def capture_event(
 
 
 def capture_exception(
-    error: Optional[BaseException] = None,
+    error: BaseException | None = None,
     *,
-    mechanism: Optional[dict[str, Any]] = None,
+    mechanism: dict[str, Any] | None = None,
     level: str = "error",
-    attachments: Optional[list[Attachment]] = None,
-) -> Optional[str]:
+    attachments: list[Attachment] | None = None,
+) -> str | None:
     """Capture ``error``, or the exception being handled; returns the event id.
 
     ``attachments`` (``sdk_core.Attachment``) are sent with this event only.
@@ -128,8 +128,8 @@ def capture_exception(
 
 
 def capture_message(
-    message: str, level: str = "info", *, attachments: Optional[list[Attachment]] = None
-) -> Optional[str]:
+    message: str, level: str = "info", *, attachments: list[Attachment] | None = None
+) -> str | None:
     """A message event; ``attachments`` (``sdk_core.Attachment``) are sent with it."""
     global _last_event_id
     client = _client
@@ -146,7 +146,7 @@ def capture_message(
     return event_id
 
 
-def add_breadcrumb(crumb: Optional[dict[str, Any]] = None, hint: Optional[Hint] = None, **fields: Any) -> None:
+def add_breadcrumb(crumb: dict[str, Any] | None = None, hint: Hint | None = None, **fields: Any) -> None:
     """Record a breadcrumb (a dict, as sentry-sdk takes it, or keyword fields)."""
     client = _client
     if client is None:
@@ -161,7 +161,7 @@ def add_breadcrumb(crumb: Optional[dict[str, Any]] = None, hint: Optional[Hint] 
         log_internal_error("add_breadcrumb", exc)
 
 
-def set_user(user: Optional[dict[str, Any]]) -> None:
+def set_user(user: dict[str, Any] | None) -> None:
     try:
         get_isolation_scope().set_user(user)
     except Exception as exc:
@@ -182,7 +182,7 @@ def set_tags(tags: dict[str, Any]) -> None:
         log_internal_error("set_tags", exc)
 
 
-def set_context(key: str, value: Optional[dict[str, Any]]) -> None:
+def set_context(key: str, value: dict[str, Any] | None) -> None:
     try:
         get_isolation_scope().set_context(key, value)
     except Exception as exc:
@@ -210,11 +210,11 @@ def set_transaction_name(name: str) -> None:
         log_internal_error("set_transaction_name", exc)
 
 
-def last_event_id() -> Optional[str]:
+def last_event_id() -> str | None:
     return _last_event_id
 
 
-def flush(timeout: Optional[float] = None) -> bool:
+def flush(timeout: float | None = None) -> bool:
     """Wait until queued events are delivered; False if the timeout ran out first."""
     client = _client
     if client is None:
@@ -226,7 +226,7 @@ def flush(timeout: Optional[float] = None) -> bool:
         return False
 
 
-def close(timeout: Optional[float] = None) -> None:
+def close(timeout: float | None = None) -> None:
     """Deliver what is queued (within ``timeout``, default ``shutdown_timeout``) and stop."""
     global _client, _closed_client
     client, _client = _client, None

@@ -3,18 +3,18 @@ imports ``opentelemetry.trace`` through us."""
 
 from __future__ import annotations
 
-from typing import Any, Callable, Mapping, Optional, TypeVar, overload
+from typing import Any, Callable, Mapping, TypeVar, overload
 
 F = TypeVar("F", bound=Callable[..., Any])
-_start: Optional[Callable[..., Any]] = None
+_start: Callable[..., Any] | None = None
 
 
 def start_span(
     *,
-    op: Optional[str] = None,
-    name: Optional[str] = None,
-    description: Optional[str] = None,
-    attributes: Optional[Mapping[str, Any]] = None,
+    op: str | None = None,
+    name: str | None = None,
+    description: str | None = None,
+    attributes: Mapping[str, Any] | None = None,
 ) -> Any:
     """A span as a context manager: ``with sdk_core.start_span(op="db", name="load"):``.
 
@@ -34,10 +34,10 @@ def trace(func: F) -> F: ...
 
 
 @overload
-def trace(*, op: Optional[str] = None, name: Optional[str] = None) -> Callable[[F], F]: ...
+def trace(*, op: str | None = None, name: str | None = None) -> Callable[[F], F]: ...
 
 
-def trace(func: Optional[F] = None, *, op: Optional[str] = None, name: Optional[str] = None) -> Any:
+def trace(func: F | None = None, *, op: str | None = None, name: str | None = None) -> Any:
     """Decorator: every call of the function runs in a span named after it (``@sdk_core.trace``)."""
     from .tracing.api import trace as decorate
 

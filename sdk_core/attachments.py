@@ -18,7 +18,7 @@ import builtins
 import json
 import mimetypes
 import os
-from typing import TYPE_CHECKING, Any, Callable, Optional, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 from ._internal_errors import log_internal_error, logger
 from .scope import scopes
@@ -46,10 +46,10 @@ class Attachment:
 
     def __init__(
         self,
-        bytes: Optional[bytes | str] = None,
-        filename: Optional[str] = None,
-        path: Optional[str] = None,
-        content_type: Optional[str] = None,
+        bytes: bytes | str | None = None,
+        filename: str | None = None,
+        path: str | None = None,
+        content_type: str | None = None,
     ) -> None:
         if (bytes is None) == (path is None):
             raise TypeError("Attachment: give exactly one of bytes= or path=")
@@ -109,10 +109,10 @@ def as_attachments(value: Any) -> list[Attachment]:
 
 
 def add_attachment(
-    bytes: Optional[bytes | str] = None,
-    filename: Optional[str] = None,
-    path: Optional[str] = None,
-    content_type: Optional[str] = None,
+    bytes: bytes | str | None = None,
+    filename: str | None = None,
+    path: str | None = None,
+    content_type: str | None = None,
 ) -> None:
     """Attach a file to every event captured from now on in the current isolation scope (a request, a
     task). Raises ``TypeError`` for bad arguments, like sentry-sdk."""
@@ -121,7 +121,7 @@ def add_attachment(
     get_isolation_scope().add_attachment(Attachment(bytes, filename, path, content_type))
 
 
-def collect(hint: Hint) -> Optional[list[Attachment]]:
+def collect(hint: Hint) -> list[Attachment] | None:
     """The attachments of one capture: the scopes' (global, isolation, current), then the call's own."""
     found: list[Attachment] = []
     for layer in scopes():
@@ -136,7 +136,7 @@ def collect(hint: Hint) -> Optional[list[Attachment]]:
 class AttachmentItems:
     """Worker side: read, scrub (text) and size-check the attachments of one event."""
 
-    def __init__(self, scrub: Optional[Scrub], count_drop: Callable[[str, str, int], None]) -> None:
+    def __init__(self, scrub: Scrub | None, count_drop: Callable[[str, str, int], None]) -> None:
         self._scrub = scrub
         self._count_drop = count_drop
 

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable, Optional
+from typing import Any, Callable
 
 from ._internal_errors import logger
 from .types import Event, Hint
 
 
-def run_before_send(hook: Callable[..., Any], event: Event, hint: Hint) -> Optional[Event]:
+def run_before_send(hook: Callable[..., Any], event: Event, hint: Hint) -> Event | None:
     """Call the user's hook; an exception or a non-dict result drops the event (logged, never raised)."""
     try:
         result = hook(event, hint)

@@ -7,7 +7,7 @@ the background worker (see pipeline.py).
 from __future__ import annotations
 
 import time
-from typing import Any, Optional
+from typing import Any
 
 from .event import LEVEL_SET, level_name, new_event_id
 from .exception_chain import exception_values
@@ -20,7 +20,7 @@ def event_from_exception(
     exc: BaseException,
     frames: FrameBuilder,
     max_value_length: int,
-    mechanism: Optional[dict[str, Any]] = None,
+    mechanism: dict[str, Any] | None = None,
     level: str = "error",
 ) -> tuple[Event, Hint]:
     """An event for ``exc`` and its chain (frames, locals, mechanism), and the hint carrying ``exc_info``."""
@@ -38,7 +38,7 @@ def event_from_exception(
 
 
 def event_from_message(
-    message: Any, level: Any, params: Optional[list[Any]] = None, formatted: Optional[str] = None
+    message: Any, level: Any, params: list[Any] | None = None, formatted: str | None = None
 ) -> Event:
     """A message event: ``logentry`` keeps the template and its params apart so scrubbing and grouping see both."""
     text = safe_str(message, 8192)
@@ -56,7 +56,7 @@ def event_from_message(
     }
 
 
-def make_breadcrumb(crumb: Optional[dict[str, Any]], fields: dict[str, Any]) -> dict[str, Any]:
+def make_breadcrumb(crumb: dict[str, Any] | None, fields: dict[str, Any]) -> dict[str, Any]:
     """A breadcrumb from ``add_breadcrumb``'s dict and keyword fields, timestamped now if it has none."""
     if crumb:
         data = dict(crumb)

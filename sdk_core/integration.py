@@ -196,12 +196,12 @@ def start_server_span(
     path: str,
     *,
     origin: str,
-    sentry_trace: _t.Optional[str] = None,
-    traceparent: _t.Optional[str] = None,
-    baggage: _t.Optional[str] = None,
-    tracestate: _t.Optional[str] = None,
-    attributes: _t.Optional[_t.Mapping[str, Any]] = None,
-) -> _t.Optional[ServerSpan]:
+    sentry_trace: str | None = None,
+    traceparent: str | None = None,
+    baggage: str | None = None,
+    tracestate: str | None = None,
+    attributes: _t.Mapping[str, Any] | None = None,
+) -> ServerSpan | None:
     """An ``http.server`` root span continuing the caller's trace, current until ``.detach()``.
 
     None when tracing is off. Call ``.set_route(template)`` once the router matched (the
@@ -231,12 +231,12 @@ def start_root_span(
     source: str,
     origin: str,
     kind: str = "consumer",
-    sentry_trace: _t.Optional[str] = None,
-    traceparent: _t.Optional[str] = None,
-    baggage: _t.Optional[str] = None,
-    tracestate: _t.Optional[str] = None,
-    attributes: _t.Optional[_t.Mapping[str, Any]] = None,
-) -> _t.Optional[ServerSpan]:
+    sentry_trace: str | None = None,
+    traceparent: str | None = None,
+    baggage: str | None = None,
+    tracestate: str | None = None,
+    attributes: _t.Mapping[str, Any] | None = None,
+) -> ServerSpan | None:
     """A transaction root for non-HTTP work (``op="queue.task.celery"``, ``source="task"``), current until
     ``.detach()``; ``.finish(exc)`` sends it. Continues the trace of the given headers; None when off."""
     if not tracing_enabled():
@@ -263,9 +263,9 @@ def start_child_span(
     name: str,
     *,
     kind: str = "internal",
-    attributes: _t.Optional[_t.Mapping[str, Any]] = None,
-    op: _t.Optional[str] = None,
-    origin: _t.Optional[str] = None,
+    attributes: _t.Mapping[str, Any] | None = None,
+    op: str | None = None,
+    origin: str | None = None,
 ) -> Any:
     """A span under the current one (``db``, ``http.client``, queue...), not made current; the caller ends it.
 
@@ -289,7 +289,7 @@ def fail_span(span: Any, exc: BaseException) -> None:
     fail(span, exc)
 
 
-def outgoing_trace_headers(url: _t.Optional[str], span: Any = None) -> dict[str, str]:
+def outgoing_trace_headers(url: str | None, span: Any = None) -> dict[str, str]:
     """Headers continuing the trace (``sentry-trace``, ``traceparent``, ``baggage``...) from ``span``
     (default: the current span) for a request to ``url``: {} when tracing is off, ``url`` is not in
     ``trace_propagation_targets``, or the request is the SDK's own upload. ``url=None`` (a task

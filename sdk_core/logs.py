@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from typing import TYPE_CHECKING, Any, Callable, Mapping, NamedTuple, Optional
+from typing import TYPE_CHECKING, Any, Callable, Mapping, NamedTuple
 
 from ._internal_errors import log_internal_error, logger
 from ._version import SDK_NAME, VERSION
@@ -66,10 +66,10 @@ class RawLog(NamedTuple):
     levelno: int
     template: str
     params: Any  # list, dict or None: primitives or text read on the caller thread
-    body: Optional[str]  # None: format ``template % params`` on the worker
-    attributes: Optional[dict[str, Any]]  # logger name, code location, extra=...
-    trace_id: Optional[str]
-    span_id: Optional[str]
+    body: str | None  # None: format ``template % params`` on the worker
+    attributes: dict[str, Any] | None  # logger name, code location, extra=...
+    trace_id: str | None
+    span_id: str | None
 
 
 def snapshot(value: Any) -> Any:
@@ -90,7 +90,7 @@ def _all_primitive(args: Any) -> bool:
     return False
 
 
-def current_trace() -> tuple[Optional[str], Optional[str]]:
+def current_trace() -> tuple[str | None, str | None]:
     """``(trace_id, span_id)`` of the active span, or of the current scope's trace (the protocol
     requires a trace id on every log)."""
     try:
@@ -130,7 +130,7 @@ def _body(raw: RawLog) -> str:
 class LogBuilder:
     """Worker side: scrub a batch, run ``before_send_log``, build the ``log`` container item."""
 
-    def __init__(self, options: Options, scrub: Optional[Scrub], count_drop: Callable[[str, str, int], None]) -> None:
+    def __init__(self, options: Options, scrub: Scrub | None, count_drop: Callable[[str, str, int], None]) -> None:
         self._scrub = scrub
         self._hook = options.before_send_log
         self._count_drop = count_drop
@@ -160,7 +160,7 @@ class LogBuilder:
             self._scrub({"breadcrumbs": {"values": crumbs}})
         out: list[dict[str, Any]] = []
         for raw, crumb in zip(batch, crumbs):
-            log: Optional[dict[str, Any]] = self._log(raw, crumb)
+            log: dict[str, Any] | None = self._log(raw, crumb)
             if self._hook is not None and log is not None:
                 log = self._run_hook(log)
             if log is None:
@@ -198,7 +198,7 @@ class LogBuilder:
             log["span_id"] = raw.span_id
         return log
 
-    def _run_hook(self, log: dict[str, Any]) -> Optional[dict[str, Any]]:
+    def _run_hook(self, log: dict[str, Any]) -> dict[str, Any] | None:
         """``before_send_log`` sees sentry-sdk's shape (plain attribute values, ``severity_text``,
         ``time_unix_nano``), so hooks written for it keep working; its answer goes back to the wire shape."""
         assert self._hook is not None
@@ -214,7 +214,7 @@ class LogBuilder:
             return None
         return wire_shape(result, log)
 
-    def item(self, batch: list[RawLog]) -> Optional[Item]:
+    def item(self, batch: list[RawLog]) -> Item | None:
         """The ``log`` container item for ``batch``, or None when nothing is left to send."""
         logs = self.logs(batch)
         if not logs:
@@ -277,7 +277,7 @@ class LogJob:
         self.batch = batch
         self.quantity = len(batch)
 
-    def envelope(self) -> Optional[Envelope]:
+    def envelope(self) -> Envelope | None:
         """Scrub, hook and wrap the batch (called on the worker)."""
         item = self._builder.item(self.batch)
         return None if item is None else items_envelope([item])
@@ -358,17 +358,17 @@ class LogBatcher:
 
 
 # -- entry points --------------------------------------------------------------------------------
-_batcher: Optional[LogBatcher] = None
+_batcher: LogBatcher | None = None
 """The running client's batcher, or None when logs are off (read by every logging call)."""
 
 
-def set_batcher(batcher: Optional[LogBatcher]) -> None:
+def set_batcher(batcher: LogBatcher | None) -> None:
     """Installed by the client that has ``enable_logs=True``; removed at its close."""
     global _batcher
     _batcher = batcher
 
 
-def threshold() -> Optional[int]:
+def threshold() -> int | None:
     """The ``logs_level`` of the running client, or None when logs are off."""
     batcher = _batcher
     return None if batcher is None else batcher.levelno
@@ -383,7 +383,7 @@ def capture_record(record: Any) -> None:
         args = record.args
         msg = record.msg
         template = msg if isinstance(msg, str) else snapshot(msg)
-        body: Optional[str] = None
+        body: str | None = None
         params: Any = None
         if args:
             if _all_primitive(args):
@@ -443,8 +443,8 @@ def capture_log(levelno: int, template: str, args: tuple[Any, ...], kwargs: dict
 
 
 def make_batcher(
-    options: Options, scrub: Optional[Scrub], count_drop: Callable[[str, str, int], None], submit: Callable[[Job], bool]
-) -> Optional[LogBatcher]:
+    options: Options, scrub: Scrub | None, count_drop: Callable[[str, str, int], None], submit: Callable[[Job], bool]
+) -> LogBatcher | None:
     """The client's batcher when ``enable_logs=True`` (installed for the logging entry points), else None."""
     if not options.enable_logs:
         return None
@@ -453,7 +453,7 @@ def make_batcher(
     return batcher
 
 
-def close_batcher(batcher: Optional[LogBatcher]) -> None:
+def close_batcher(batcher: LogBatcher | None) -> None:
     """At the client's close: hand the last logs to the worker and uninstall the batcher."""
     if batcher is None:
         return

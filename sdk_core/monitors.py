@@ -18,7 +18,7 @@ import functools
 import inspect
 import re
 import time
-from typing import TYPE_CHECKING, Any, Callable, Optional, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Callable, TypeVar, cast
 
 from ._internal_errors import log_internal_error
 from .event import new_event_id
@@ -57,7 +57,7 @@ def _positive_int(config: dict[str, Any], key: str) -> None:
         raise MonitorConfigError(f"monitor_config[{key!r}]: expected a whole number >= 1, got {value!r}")
 
 
-def validate_config(config: Any) -> Optional[dict[str, Any]]:
+def validate_config(config: Any) -> dict[str, Any] | None:
     """Check ``monitor_config`` against the protocol; returns a copy. Raises ``MonitorConfigError``.
 
     ``schedule`` is ``{"type": "crontab", "value": "0 3 * * *"}`` or ``{"type": "interval",
@@ -141,7 +141,7 @@ class CheckInJob:
         self._client = client
         self.check_in = check_in
 
-    def envelope(self) -> Optional[Envelope]:
+    def envelope(self) -> Envelope | None:
         """Scrubbed and serialised, alone in its envelope."""
         scrub = self._client.scrub
         if scrub is not None:
@@ -154,12 +154,12 @@ class CheckInJob:
 
 
 def capture_checkin(
-    monitor_slug: Optional[str] = None,
-    check_in_id: Optional[str] = None,
-    status: Optional[str] = None,
-    duration: Optional[float] = None,
-    monitor_config: Optional[dict[str, Any]] = None,
-) -> Optional[str]:
+    monitor_slug: str | None = None,
+    check_in_id: str | None = None,
+    status: str | None = None,
+    duration: float | None = None,
+    monitor_config: dict[str, Any] | None = None,
+) -> str | None:
     """Send one check-in; returns its ``check_in_id`` (pass it back with the final status).
 
     Raises ``MonitorConfigError`` for a bad slug, status or config (a programming error); never
@@ -174,7 +174,7 @@ def capture_checkin(
 
 
 def _send(
-    slug: str, check_in_id: Optional[str], status: str, duration: Optional[float], config: Optional[dict[str, Any]]
+    slug: str, check_in_id: str | None, status: str, duration: float | None, config: dict[str, Any] | None
 ) -> str:
     """Build and queue a check-in whose arguments are known to be valid."""
     check_in_id = check_in_id or new_event_id()
@@ -213,7 +213,7 @@ class monitor:  # lower case like sentry-sdk's: used as @monitor(...)
     raises. The exception is re-raised unchanged.
     """
 
-    def __init__(self, monitor_slug: str, monitor_config: Optional[dict[str, Any]] = None) -> None:
+    def __init__(self, monitor_slug: str, monitor_config: dict[str, Any] | None = None) -> None:
         self.monitor_slug = _check_slug(monitor_slug)
         self.monitor_config = validate_config(monitor_config)
         # Per thread and per asyncio task: one instance may be entered concurrently.

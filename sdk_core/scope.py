@@ -11,14 +11,14 @@ import contextlib
 import contextvars
 import random
 from collections import deque
-from typing import Any, Iterator, Optional
+from typing import Any, Iterator
 
 from .types import Breadcrumb, EventProcessor
 
 DEFAULT_MAX_BREADCRUMBS = 100
 
 
-def _plain_text(value: Any) -> Optional[str]:
+def _plain_text(value: Any) -> str | None:
     """A plain ``str`` (or None): scope fields read on every capture must not be able to raise there."""
     if value is None:
         return None
@@ -61,20 +61,20 @@ class Scope:
     )
 
     def __init__(self, max_breadcrumbs: int = DEFAULT_MAX_BREADCRUMBS) -> None:
-        self.user: Optional[dict[str, Any]] = None
+        self.user: dict[str, Any] | None = None
         self.tags: dict[str, str] = {}
         self.contexts: dict[str, Any] = {}
         self.extras: dict[str, Any] = {}
         self.breadcrumbs: deque[Breadcrumb] = deque(maxlen=max_breadcrumbs)
-        self.fingerprint: Optional[list[str]] = None
-        self.level: Optional[str] = None
-        self.transaction: Optional[str] = None
+        self.fingerprint: list[str] | None = None
+        self.level: str | None = None
+        self.transaction: str | None = None
         self.processors: list[EventProcessor] = []
         self.attachments: list[Any] = []
-        self.session: Optional[list[int]] = None  # release health: this request's outcome
-        self.trace_id: Optional[str] = None
-        self.span_id: Optional[str] = None
-        self.parent_span_id: Optional[str] = None
+        self.session: list[int] | None = None  # release health: this request's outcome
+        self.trace_id: str | None = None
+        self.span_id: str | None = None
+        self.parent_span_id: str | None = None
         self._owned = True
 
     def fork(self, breadcrumbs: bool = True) -> Scope:
@@ -109,7 +109,7 @@ class Scope:
             self._owned = True
 
     # -- setters (the public API writes to the isolation scope) ----------------------------
-    def set_user(self, user: Optional[dict[str, Any]]) -> None:
+    def set_user(self, user: dict[str, Any] | None) -> None:
         """Set (or with None clear) the user of events captured in this scope."""
         self.user = dict(user) if user else None
 
@@ -129,7 +129,7 @@ class Scope:
         self._own()
         self.tags.pop(key, None)
 
-    def set_context(self, key: str, value: Optional[dict[str, Any]]) -> None:
+    def set_context(self, key: str, value: dict[str, Any] | None) -> None:
         """Set (or with None remove) a named context such as ``device`` or ``celery``."""
         self._own()
         if value is None:
@@ -142,15 +142,15 @@ class Scope:
         self._own()
         self.extras[str(key)] = value
 
-    def set_level(self, level: Optional[str]) -> None:
+    def set_level(self, level: str | None) -> None:
         """Override the level of events captured in this scope."""
         self.level = _plain_text(level)
 
-    def set_fingerprint(self, fingerprint: Optional[list[str]]) -> None:
+    def set_fingerprint(self, fingerprint: list[str] | None) -> None:
         """Override how the server groups events of this scope."""
         self.fingerprint = list(fingerprint) if fingerprint else None
 
-    def set_transaction_name(self, name: Optional[str]) -> None:
+    def set_transaction_name(self, name: str | None) -> None:
         """Name the transaction (route, task) events of this scope belong to."""
         self.transaction = _plain_text(name)
 
@@ -182,7 +182,7 @@ class Scope:
         self._own()
         self.breadcrumbs.clear()
 
-    def set_propagation_context(self, trace_id: Optional[str] = None, parent_span_id: Optional[str] = None) -> None:
+    def set_propagation_context(self, trace_id: str | None = None, parent_span_id: str | None = None) -> None:
         """Start a trace for this scope (a request, a task), continuing an incoming one if given."""
         self.trace_id = trace_id or new_trace_id()
         self.parent_span_id = parent_span_id
@@ -195,8 +195,8 @@ class Scope:
 
 _global = Scope()
 _default_isolation = Scope()
-_isolation: contextvars.ContextVar[Optional[Scope]] = contextvars.ContextVar("coderadar_isolation", default=None)
-_current: contextvars.ContextVar[Optional[Scope]] = contextvars.ContextVar("coderadar_current", default=None)
+_isolation: contextvars.ContextVar[Scope | None] = contextvars.ContextVar("coderadar_isolation", default=None)
+_current: contextvars.ContextVar[Scope | None] = contextvars.ContextVar("coderadar_current", default=None)
 
 
 def get_global_scope() -> Scope:
@@ -210,12 +210,12 @@ def get_isolation_scope() -> Scope:
     return _default_isolation if scope is None else scope
 
 
-def get_current_scope() -> Optional[Scope]:
+def get_current_scope() -> Scope | None:
     """The innermost ``new_scope()``, or None outside of one."""
     return _current.get()
 
 
-def scopes() -> tuple[Scope, Scope, Optional[Scope]]:
+def scopes() -> tuple[Scope, Scope, Scope | None]:
     """(global, isolation, current) for merging into an event, in that order."""
     return _global, get_isolation_scope(), _current.get()
 
@@ -235,7 +235,7 @@ def isolation_scope() -> Iterator[Scope]:
 
 
 @contextlib.contextmanager
-def unit_scope(parent: Optional[Scope] = None) -> Iterator[Scope]:
+def unit_scope(parent: Scope | None = None) -> Iterator[Scope]:
     """An isolation scope for one request or task: the data of ``parent`` (default: the current
     isolation scope) but none of its breadcrumbs, so an event carries only its own unit's trail.
 

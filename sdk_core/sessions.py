@@ -18,7 +18,7 @@ import threading
 from datetime import datetime, timezone
 from itertools import count
 from time import time as _time
-from typing import TYPE_CHECKING, Any, Callable, Iterator, Optional
+from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 import orjson
 
@@ -50,7 +50,7 @@ class SessionsJob:
         self.payload = payload
         self.quantity = quantity
 
-    def envelope(self) -> Optional[Envelope]:
+    def envelope(self) -> Envelope | None:
         """Release, environment and counts: nothing to scrub."""
         return items_envelope([Item("sessions", orjson.dumps(self.payload))])
 
@@ -141,12 +141,12 @@ def _iso_minute(ts: int) -> str:
 
 
 # -- per request -------------------------------------------------------------------------------
-_aggregator: Optional[SessionAggregator] = None
+_aggregator: SessionAggregator | None = None
 
 
 def make_aggregator(
     options: Options, submit: Callable[[Job], bool], count_drop: Callable[[str, str, int], None]
-) -> Optional[SessionAggregator]:
+) -> SessionAggregator | None:
     """The client's aggregator when ``auto_session_tracking`` is on (it needs a release), else None."""
     global _aggregator
     if not options.auto_session_tracking or not options.release:
@@ -155,7 +155,7 @@ def make_aggregator(
     return _aggregator
 
 
-def close_aggregator(aggregator: Optional[SessionAggregator]) -> None:
+def close_aggregator(aggregator: SessionAggregator | None) -> None:
     """At the client's close: uninstall and send the last counts."""
     global _aggregator
     if aggregator is None:
@@ -165,7 +165,7 @@ def close_aggregator(aggregator: Optional[SessionAggregator]) -> None:
     aggregator.close()
 
 
-def start_request(scope: Scope) -> Optional[list[int]]:
+def start_request(scope: Scope) -> list[int] | None:
     """A request starts in ``scope`` (its isolation scope); None when sessions are off or the
     request is already counted (nested integrations). Pass the result to ``end_request``."""
     if _aggregator is None or scope.session is not None:
@@ -174,7 +174,7 @@ def start_request(scope: Scope) -> Optional[list[int]]:
     return outcome
 
 
-def end_request(outcome: Optional[list[int]]) -> None:
+def end_request(outcome: list[int] | None) -> None:
     """The request started by ``start_request`` ended: count its outcome. Never raises."""
     aggregator = _aggregator
     if outcome is not None and aggregator is not None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import sys
 import threading
 from collections import Counter
-from typing import Any, Optional
+from typing import Any
 
 from .scope import Scope, new_span_id, new_trace_id
 
@@ -25,7 +25,7 @@ def _active_span() -> Any:
         return None
 
 
-def otel_trace_context(span: Any) -> Optional[dict[str, Any]]:
+def otel_trace_context(span: Any) -> dict[str, Any] | None:
     try:
         ctx = span.get_span_context()
         out: dict[str, Any] = {"type": "trace", "trace_id": f"{ctx.trace_id:032x}", "span_id": f"{ctx.span_id:016x}"}
@@ -124,11 +124,11 @@ class Stats:
         self.bytes_sent = 0
         self._last_bytes = 0
         self._discards = discards
-        self._otel: Optional[_OtelInstruments] = None
+        self._otel: _OtelInstruments | None = None
         if discards is not None:
             discards.listener = self.on_drop
 
-    def _instruments(self) -> Optional[_OtelInstruments]:
+    def _instruments(self) -> _OtelInstruments | None:
         otel = self._otel
         if otel is not None:
             return otel

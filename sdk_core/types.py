@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from typing import TYPE_CHECKING, Any, Callable, Dict, Optional
+from typing import TYPE_CHECKING, Any, Callable, Dict
 
 from typing_extensions import Protocol, runtime_checkable
 
@@ -18,9 +18,9 @@ Hint = Dict[str, Any]
 
 Breadcrumb = Dict[str, Any]
 
-BeforeSend = Callable[[Event, Hint], Optional[Event]]
-BeforeBreadcrumb = Callable[[Breadcrumb, Hint], Optional[Breadcrumb]]
-EventProcessor = Callable[[Event, Hint], Optional[Event]]
+BeforeSend = Callable[[Event, Hint], "Event | None"]
+BeforeBreadcrumb = Callable[[Breadcrumb, Hint], "Breadcrumb | None"]
+EventProcessor = Callable[[Event, Hint], "Event | None"]
 
 
 class DropReason(str, enum.Enum):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import functools
 import inspect
-from typing import Any, Callable, Mapping, Optional, TypeVar, overload
+from typing import Any, Callable, Mapping, TypeVar, overload
 
 from opentelemetry import trace as trace_api
 from opentelemetry.trace import SpanKind
@@ -35,7 +35,7 @@ def tracer() -> trace_api.Tracer:
 
 
 def span_attributes(
-    op: Optional[str], description: Optional[str], attributes: Optional[Mapping[str, Any]], origin: Optional[str]
+    op: str | None, description: str | None, attributes: Mapping[str, Any] | None, origin: str | None
 ) -> dict[str, Any]:
     """Span attributes with our steering keys (``sentry.op``...) for what the OTel API has no field for."""
     attrs: dict[str, Any] = dict(attributes) if attributes else {}
@@ -50,10 +50,10 @@ def span_attributes(
 
 def start_span(
     *,
-    op: Optional[str] = None,
-    name: Optional[str] = None,
-    description: Optional[str] = None,
-    attributes: Optional[Mapping[str, Any]] = None,
+    op: str | None = None,
+    name: str | None = None,
+    description: str | None = None,
+    attributes: Mapping[str, Any] | None = None,
     kind: SpanKind = SpanKind.INTERNAL,
 ) -> Any:
     """A context manager for a span (the current span inside the block): ``with start_span(op="db", name="load"):``.
@@ -71,10 +71,10 @@ def trace(func: F) -> F: ...
 
 
 @overload
-def trace(*, op: Optional[str] = None, name: Optional[str] = None) -> Callable[[F], F]: ...
+def trace(*, op: str | None = None, name: str | None = None) -> Callable[[F], F]: ...
 
 
-def trace(func: Optional[F] = None, *, op: Optional[str] = None, name: Optional[str] = None) -> Any:
+def trace(func: F | None = None, *, op: str | None = None, name: str | None = None) -> Any:
     """Decorator: each call of the function (sync or async) runs in a span named after it (op ``function``)."""
 
     def decorate(fn: F) -> F:

@@ -16,7 +16,7 @@ import functools
 import inspect
 import random
 import time
-from typing import Any, Callable, Iterator, Mapping, Optional, Sequence
+from typing import Any, Callable, Iterator, Mapping, Sequence
 
 from opentelemetry import context as context_api
 from opentelemetry import trace as trace_api
@@ -191,11 +191,11 @@ class Tracer(trace_api.Tracer):
     def start_span(
         self,
         name: str,
-        context: Optional[context_api.Context] = None,
+        context: context_api.Context | None = None,
         kind: SpanKind = SpanKind.INTERNAL,
         attributes: Attributes = None,
-        links: Optional[Sequence[trace_api.Link]] = None,
-        start_time: Optional[int] = None,
+        links: Sequence[trace_api.Link] | None = None,
+        start_time: int | None = None,
         record_exception: bool = True,
         set_status_on_exception: bool = True,
     ) -> trace_api.Span:
@@ -218,11 +218,11 @@ class Tracer(trace_api.Tracer):
     def start_as_current_span(  # type: ignore[override]
         self,
         name: str,
-        context: Optional[context_api.Context] = None,
+        context: context_api.Context | None = None,
         kind: SpanKind = SpanKind.INTERNAL,
         attributes: Attributes = None,
-        links: Optional[Sequence[trace_api.Link]] = None,
-        start_time: Optional[int] = None,
+        links: Sequence[trace_api.Link] | None = None,
+        start_time: int | None = None,
         record_exception: bool = True,
         set_status_on_exception: bool = True,
         end_on_exit: bool = True,
@@ -234,7 +234,7 @@ class Tracer(trace_api.Tracer):
 def _root(
     runtime: _rt.Runtime,
     name: str,
-    context: Optional[context_api.Context],
+    context: context_api.Context | None,
     parent: trace_api.Span,
     kind: SpanKind,
     attributes: Attributes,
@@ -326,8 +326,8 @@ class TracerProvider(trace_api.TracerProvider):
     def get_tracer(
         self,
         instrumenting_module_name: str,
-        instrumenting_library_version: Optional[str] = None,
-        schema_url: Optional[str] = None,
+        instrumenting_library_version: str | None = None,
+        schema_url: str | None = None,
         attributes: Attributes = None,
     ) -> trace_api.Tracer:
         return self._tracer

@@ -8,7 +8,7 @@ under the current one without making it current (the caller ends it).
 
 from __future__ import annotations
 
-from typing import Any, Mapping, Optional
+from typing import Any, Mapping
 
 from opentelemetry import context as context_api
 from opentelemetry import trace as trace_api
@@ -62,7 +62,7 @@ class ServerSpan:
             except Exception:
                 pass
 
-    def finish(self, exc: Optional[BaseException] = None) -> None:
+    def finish(self, exc: BaseException | None = None) -> None:
         """End the span (an exception marks it failed); the transaction is queued. Idempotent."""
         if self._done:
             return
@@ -79,12 +79,12 @@ def start_server_span(
     path: str,
     *,
     origin: str,
-    sentry_trace: Optional[str] = None,
-    traceparent: Optional[str] = None,
-    baggage: Optional[str] = None,
-    tracestate: Optional[str] = None,
-    attributes: Optional[Mapping[str, Any]] = None,
-) -> Optional[ServerSpan]:
+    sentry_trace: str | None = None,
+    traceparent: str | None = None,
+    baggage: str | None = None,
+    tracestate: str | None = None,
+    attributes: Mapping[str, Any] | None = None,
+) -> ServerSpan | None:
     """An ``http.server`` root for one request, current until ``detach``; None when tracing is off."""
     if _rt._runtime is None:
         return None
@@ -104,12 +104,12 @@ def start_root_span(
     source: str,
     origin: str,
     kind: SpanKind = SpanKind.CONSUMER,
-    sentry_trace: Optional[str] = None,
-    traceparent: Optional[str] = None,
-    baggage: Optional[str] = None,
-    tracestate: Optional[str] = None,
-    attributes: Optional[Mapping[str, Any]] = None,
-) -> Optional[ServerSpan]:
+    sentry_trace: str | None = None,
+    traceparent: str | None = None,
+    baggage: str | None = None,
+    tracestate: str | None = None,
+    attributes: Mapping[str, Any] | None = None,
+) -> ServerSpan | None:
     """A transaction root for non-HTTP work (a queued task), current until ``detach``; None when off.
 
     With incoming trace headers it continues that trace; without, it is a child of the current
@@ -130,10 +130,10 @@ def start_child_span(
     name: str,
     *,
     kind: SpanKind = SpanKind.INTERNAL,
-    attributes: Optional[Mapping[str, Any]] = None,
-    op: Optional[str] = None,
-    origin: Optional[str] = None,
-) -> Optional[Any]:
+    attributes: Mapping[str, Any] | None = None,
+    op: str | None = None,
+    origin: str | None = None,
+) -> Any | None:
     """A span under the current one (not made current); None when tracing is off or no trace is open.
 
     The caller ends it: ``span.end()``, after ``fail_span`` if the operation raised.

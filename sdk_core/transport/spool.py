@@ -38,7 +38,7 @@ import time
 import zlib
 from collections import Counter
 from dataclasses import dataclass
-from typing import Callable, Collection, Optional
+from typing import Callable, Collection
 
 from typing_extensions import Protocol
 
@@ -69,11 +69,11 @@ OnDiscard = Callable[[str, str, int], None]
 class Spool(Protocol):
     """The seam the HTTP transport uses; ``DiskSpool`` is the implementation."""
 
-    def write(self, envelope: Envelope, attempts: int = 0) -> Optional[str]: ...
+    def write(self, envelope: Envelope, attempts: int = 0) -> str | None: ...
 
-    def claim_next(self, skip: Collection[str] = ()) -> Optional[SpooledEnvelope]: ...
+    def claim_next(self, skip: Collection[str] = ()) -> SpooledEnvelope | None: ...
 
-    def release(self, spooled: SpooledEnvelope, attempts: Optional[int] = None) -> None: ...
+    def release(self, spooled: SpooledEnvelope, attempts: int | None = None) -> None: ...
 
     def remove(self, key: str | SpooledEnvelope) -> None: ...
 
@@ -101,7 +101,7 @@ def encode(envelope: Envelope) -> bytes:
     return b"%s %d %08x\n" % (MAGIC, len(body), zlib.crc32(body) & 0xFFFFFFFF) + body
 
 
-def decode(data: bytes) -> Optional[Envelope]:
+def decode(data: bytes) -> Envelope | None:
     """The envelope in a spool file, or None if the file is torn or corrupt."""
     newline = data.find(b"\n", 0, 64)
     if newline < 0:
@@ -138,8 +138,8 @@ class DiskSpool:
         namespace: str = "",
         max_files: int = DEFAULT_MAX_FILES,
         max_bytes: int = DEFAULT_MAX_BYTES,
-        on_discard: Optional[OnDiscard] = None,
-        on_restore: Optional[Callable[[Item], None]] = None,
+        on_discard: OnDiscard | None = None,
+        on_restore: Callable[[Item], None] | None = None,
         fsync: bool = True,
     ) -> None:
         self.max_files = max(1, int(max_files))
@@ -154,7 +154,7 @@ class DiskSpool:
         for path in (self.path, self._owners):
             _private_dir(path)
         self._lock = threading.Lock()
-        self._owner_fd: Optional[int] = None
+        self._owner_fd: int | None = None
         self._start_process()
         self._sweep_owners()
 
@@ -169,7 +169,7 @@ class DiskSpool:
         self._dead: set[str] = set()
         self._owner_fd = self._lock_owner()
 
-    def _lock_owner(self) -> Optional[int]:
+    def _lock_owner(self) -> int | None:
         """Hold ``owners/<token>.lock`` for the life of this process (one fd, closed on exec)."""
         if _fcntl is None:
             return None
@@ -214,7 +214,7 @@ class DiskSpool:
                 pass
 
     # -- the Spool protocol --------------------------------------------------------------------
-    def write(self, envelope: Envelope, attempts: int = 0) -> Optional[str]:
+    def write(self, envelope: Envelope, attempts: int = 0) -> str | None:
         """Store ``envelope``; return its key, or None if it cannot be kept (too large, disk error)."""
         self._check_pid()
         data = encode(envelope)
@@ -248,7 +248,7 @@ class DiskSpool:
         self.counters["written"] += 1
         return key
 
-    def claim_next(self, skip: Collection[str] = ()) -> Optional[SpooledEnvelope]:
+    def claim_next(self, skip: Collection[str] = ()) -> SpooledEnvelope | None:
         """Claim the oldest ready envelope, preferring keys not in ``skip``; None when there is none."""
         self._check_pid()
         with self._lock:
@@ -273,7 +273,7 @@ class DiskSpool:
                             return spooled
         return None
 
-    def release(self, spooled: SpooledEnvelope, attempts: Optional[int] = None) -> None:
+    def release(self, spooled: SpooledEnvelope, attempts: int | None = None) -> None:
         """Put a claimed envelope back for a later attempt (by us or by anybody)."""
         count = spooled.attempts if attempts is None else max(0, min(attempts, 999999))
         name = f"{spooled.key}.{count}.env"
@@ -395,7 +395,7 @@ class DiskSpool:
                 if owner != self.owner:
                     self._alive(owner, os.path.join(self._owners, name))
 
-    def _take(self, name: str) -> Optional[SpooledEnvelope]:
+    def _take(self, name: str) -> SpooledEnvelope | None:
         """Claim ``name`` by renaming it; read and verify it. None if gone or corrupt."""
         m = _READY.match(name)
         if m is None:
@@ -483,7 +483,7 @@ def _listdir(path: str) -> list[str]:
         return []
 
 
-def _size(path: str) -> Optional[int]:
+def _size(path: str) -> int | None:
     try:
         return os.stat(path).st_size
     except OSError:

@@ -7,7 +7,7 @@ import threading
 import time
 import weakref
 from collections import deque
-from typing import Any, Callable, Deque, Generic, Optional, TypeVar
+from typing import Any, Callable, Deque, Generic, TypeVar
 
 from .. import _internal_errors
 from .._internal_errors import log_internal_error
@@ -52,8 +52,8 @@ class Worker(Generic[T]):
         linger: float,
         max_bytes: int = 0,
         name: str = WORKER_THREAD_NAME,
-        on_idle: Optional[Callable[[], Optional[float]]] = None,
-        on_fork: Optional[Callable[[], None]] = None,
+        on_idle: Callable[[], float | None] | None = None,
+        on_fork: Callable[[], None] | None = None,
     ) -> None:
         self._process = process
         self._on_flush = on_flush
@@ -180,7 +180,7 @@ class Worker(Generic[T]):
     def _run(self) -> None:
         mark_sdk_thread()
         queue = self._queue
-        next_tick: Optional[float] = time.monotonic() if self._on_idle is not None else None
+        next_tick: float | None = time.monotonic() if self._on_idle is not None else None
         while True:
             if not queue and not self._closed:
                 timeout = None if next_tick is None else max(0.0, next_tick - time.monotonic())
