@@ -61,9 +61,11 @@ def _policy_class() -> Any:
 
 
 class AsyncioIntegration:
+    """Opt-in: reports exceptions of tasks nobody awaited (loop exception handler) and gives each task its own scope."""
     identifier = "asyncio"
 
     def setup_once(self) -> None:
+        """Instrument the running loop and every loop created later (new_event_loop)."""
         global _active
         _active = True
         _patch.wrap(_policy_class(), "new_event_loop", _new_event_loop)
@@ -74,6 +76,7 @@ class AsyncioIntegration:
         instrument_loop(loop)
 
     def uninstall(self) -> None:
+        """Restore each instrumented loop's exception handler and task factory."""
         global _active
         _active = False
         _patch.unwrap(_policy_class(), "new_event_loop")

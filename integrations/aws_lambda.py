@@ -185,6 +185,7 @@ class AwsLambdaIntegration:
         self._patched: tuple[Any, Any, Any] | None = None
 
     def setup_once(self) -> None:
+        """Inside the Lambda runtime, wrap the handler its bootstrap calls; elsewhere do nothing."""
         module = _bootstrap()
         if module is None:
             raise DidNotEnable("the Lambda runtime's bootstrap was not found: decorate the handler with wrap_handler")
@@ -210,6 +211,7 @@ class AwsLambdaIntegration:
         self._patched = (module, current, handle_event_request)
 
     def uninstall(self) -> None:
+        """Put the runtime bootstrap's original handler function back."""
         if self._patched is not None:
             module, original, ours = self._patched
             if getattr(module, "handle_event_request", None) is ours:  # else someone patched over us: leave it

@@ -77,6 +77,7 @@ class CeleryIntegration:
         self.monitor_beat_tasks = monitor_beat_tasks
 
     def setup_once(self) -> None:
+        """Connect the task signals (publish, prerun, failure, postrun, worker shutdown)."""
         global _include_args
         try:
             from celery import signals
@@ -91,6 +92,7 @@ class CeleryIntegration:
             celery_beat.install()
 
     def uninstall(self) -> None:
+        """Disconnect every signal receiver connected by setup_once."""
         try:
             from celery import signals
         except ImportError:

@@ -107,6 +107,7 @@ class DjangoIntegration:
         self.record_sql = record_sql
 
     def setup_once(self) -> None:
+        """Patch Django's request handlers and connect its signals; SQL breadcrumbs if enabled."""
         global _config, _installed
         _require_django()
         _config = _Config(self.transaction_style, self.record_sql)
@@ -132,6 +133,7 @@ class DjangoIntegration:
         _installed = True
 
     def uninstall(self) -> None:
+        """Restore the handlers and disconnect the signals."""
         global _installed
         if not _installed:
             return

@@ -22,6 +22,7 @@ ExceptHook = Callable[[type[BaseException], BaseException, "TracebackType | None
 
 
 class ExcepthookIntegration:
+    """Reports uncaught exceptions through sys.excepthook and flushes before the interpreter exits."""
     identifier = "excepthook"
 
     def __init__(self, always_run: bool = False) -> None:
@@ -32,6 +33,7 @@ class ExcepthookIntegration:
         self._previous: ExceptHook | None = None
 
     def setup_once(self) -> None:
+        """Chain our hook in front of the current sys.excepthook."""
         if self._hook is not None:
             return
         previous = sys.excepthook
@@ -50,6 +52,7 @@ class ExcepthookIntegration:
         sys.excepthook = hook
 
     def uninstall(self) -> None:
+        """Put the previous hook back, unless another library chained onto ours since."""
         hook, self._hook = self._hook, None
         if hook is not None and sys.excepthook is hook and self._previous is not None:
             sys.excepthook = self._previous

@@ -90,6 +90,7 @@ class FlaskIntegration:
         self.transaction_style = transaction_style
 
     def setup_once(self) -> None:
+        """Wrap Flask's WSGI entry point and connect its request and exception signals."""
         global _config, _installed
         _require_flask()
         _config = _Config(self.transaction_style)
@@ -103,6 +104,7 @@ class FlaskIntegration:
         _installed = True
 
     def uninstall(self) -> None:
+        """Unwrap the entry point and disconnect the signals."""
         global _installed
         if not _installed:
             return

@@ -23,10 +23,12 @@ from .stdlib import client_span, end_client_span, http_breadcrumb
 
 
 class HttpxIntegration:
+    """Breadcrumbs (and, with tracing, spans and trace headers) for the application's httpx requests, never the SDK's own."""
     identifier = "httpx"
     framework_module = "httpx"
 
     def setup_once(self) -> None:
+        """Wrap Client.send and AsyncClient.send."""
         try:
             import httpx
         except ImportError as exc:
@@ -35,6 +37,7 @@ class HttpxIntegration:
         _patch.wrap(httpx.AsyncClient, "send", _async_send)
 
     def uninstall(self) -> None:
+        """Restore both send methods."""
         try:
             import httpx
         except ImportError:

@@ -74,12 +74,14 @@ class LoggingIntegration:
         self.ignore_loggers = names
 
     def setup_once(self) -> None:
+        """Observe every record handed to handlers (Logger.callHandlers)."""
         global _active
         _active = self
         _patch.wrap(logging.Logger, "callHandlers", _call_handlers)
         add_event_processor(_remember_captured)
 
     def uninstall(self) -> None:
+        """Stop observing records and remove the duplicate-suppression processor."""
         global _active
         if _active is self:
             _active = None

@@ -32,14 +32,17 @@ _PENDING = "_coderadar_http_request"
 
 
 class StdlibIntegration:
+    """Breadcrumbs (and, with tracing, spans) for http.client requests: urllib, requests, urllib3 users."""
     identifier = "stdlib"
     framework_module = "http.client"  # installed once the application imports it (urllib, requests...)
 
     def setup_once(self) -> None:
+        """Wrap HTTPConnection.putrequest and getresponse."""
         _patch.wrap(http.client.HTTPConnection, "putrequest", _putrequest)
         _patch.wrap(http.client.HTTPConnection, "getresponse", _getresponse)
 
     def uninstall(self) -> None:
+        """Restore both methods."""
         _patch.unwrap(http.client.HTTPConnection, "putrequest")
         _patch.unwrap(http.client.HTTPConnection, "getresponse")
 

@@ -33,6 +33,7 @@ _propagating = False
 
 
 class ThreadingIntegration:
+    """Reports exceptions that end a thread, and (propagate_scope) gives threads their starter's scope."""
     identifier = "threading"
 
     def __init__(self, propagate_scope: bool = False) -> None:
@@ -43,6 +44,7 @@ class ThreadingIntegration:
         self._previous: ThreadHook | None = None
 
     def setup_once(self) -> None:
+        """Chain threading.excepthook and, with propagate_scope, wrap Thread.start."""
         global _propagating
         if self._hook is None:
             previous = threading.excepthook
@@ -64,6 +66,7 @@ class ThreadingIntegration:
             _patch.wrap(threading.Thread, "start", _start)
 
     def uninstall(self) -> None:
+        """Restore threading.excepthook and Thread.start."""
         global _propagating
         hook, self._hook = self._hook, None
         if hook is not None and threading.excepthook is hook and self._previous is not None:

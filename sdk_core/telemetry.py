@@ -26,6 +26,7 @@ def _active_span() -> Any:
 
 
 def otel_trace_context(span: Any) -> dict[str, Any] | None:
+    """The trace context of an OpenTelemetry span (ids as hex), or None for an invalid span."""
     try:
         ctx = span.get_span_context()
         out: dict[str, Any] = {"type": "trace", "trace_id": f"{ctx.trace_id:032x}", "span_id": f"{ctx.span_id:016x}"}
@@ -142,17 +143,20 @@ class Stats:
         return self._otel
 
     def record_captured(self) -> None:
+        """Count one event accepted for sending (the OTel counter too, when an SDK is configured)."""
         self.captured += 1
         otel = self._instruments()
         if otel is not None:
             otel.captured.add(1)
 
     def on_drop(self, reason: str, category: str, quantity: int) -> None:
+        """Mirror a discard (by reason and category) on the OTel counter; ``stats()`` reads the discard counter itself."""
         otel = self._instruments()
         if otel is not None:
             otel.dropped.add(quantity, {"reason": _METRIC_REASONS.get(reason, reason), "category": category})
 
     def add_redactions(self, counts: dict[str, int]) -> None:
+        """Add one event's redaction counts, per rule id."""
         if not counts:
             return
         with self._lock:
@@ -163,6 +167,7 @@ class Stats:
                 otel.redactions.add(n, {"rule": rule})
 
     def record_sent(self, total_bytes: int, elapsed: float) -> None:
+        """Note a delivered envelope: bytes sent so far and the POST's duration."""
         with self._lock:
             self.envelopes_sent += 1
             delta, self._last_bytes = total_bytes - self._last_bytes, total_bytes
@@ -174,6 +179,7 @@ class Stats:
             otel.latency.record(elapsed)
 
     def as_dict(self) -> dict[str, Any]:
+        """A snapshot for ``sdk_core.stats()``: plain types only, safe to serialise."""
         dropped: Counter[str] = Counter()
         if self._discards is not None:
             for (reason, _category), n in list(self._discards.totals.items()):

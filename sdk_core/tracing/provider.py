@@ -83,12 +83,14 @@ class Span(trace_api.Span):
 
     # -- the OTel API --------------------------------------------------------------------------
     def get_span_context(self) -> SpanContext:
+        """This span's immutable context (trace id, span id, sampled flag)."""
         ctx = self._context
         if ctx is None:
             ctx = self._context = SpanContext(self.trace_id, self.span_id, False, _SAMPLED)
         return ctx
 
     def is_recording(self) -> bool:
+        """True until the span ends, and only when sampled: unsampled spans record nothing."""
         return not self._ended
 
     @property
@@ -99,10 +101,12 @@ class Span(trace_api.Span):
         return SpanContext(self.trace_id, self.parent_id, False, _SAMPLED)
 
     def set_attribute(self, key: str, value: Any) -> None:
+        """Set one attribute (OTel semantic conventions; scrubbed before the span leaves the process)."""
         if not self._ended:
             self.attributes[key] = value
 
     def set_attributes(self, attributes: Mapping[str, Any]) -> None:
+        """Set several attributes."""
         if not self._ended:
             self.attributes.update(attributes)
 
@@ -113,10 +117,12 @@ class Span(trace_api.Span):
         """Links are not part of Sentry's span model."""
 
     def update_name(self, name: str) -> None:
+        """Rename the span (a router names the transaction once it knows the route)."""
         if not self._ended:
             self.name = name
 
     def set_status(self, status: Status | StatusCode, description: str | None = None) -> None:
+        """Set the OTel status; an error status becomes the transaction's or span's failure status."""
         if self._ended:
             return
         code = status.status_code if isinstance(status, Status) else status
@@ -137,6 +143,7 @@ class Span(trace_api.Span):
             self.attributes.setdefault("exception.type", type(exception).__name__)
 
     def end(self, end_time: int | None = None) -> None:
+        """End the span; a local root hands its finished tree to the SDK as one transaction."""
         if self._ended:
             return
         self._ended = True
@@ -199,6 +206,7 @@ class Tracer(trace_api.Tracer):
         record_exception: bool = True,
         set_status_on_exception: bool = True,
     ) -> trace_api.Span:
+        """Start a span (child of the current one unless context says otherwise), sampled by the SDK's rules."""
         runtime = _rt._runtime
         if runtime is None:
             return trace_api.INVALID_SPAN
@@ -227,6 +235,7 @@ class Tracer(trace_api.Tracer):
         set_status_on_exception: bool = True,
         end_on_exit: bool = True,
     ) -> Iterator[trace_api.Span]:
+        """Start a span and make it current for the with block."""
         args = (name, context, kind, attributes, links, start_time)
         return _Current(self, args, end_on_exit, record_exception, set_status_on_exception)  # type: ignore[return-value]
 
@@ -330,4 +339,5 @@ class TracerProvider(trace_api.TracerProvider):
         schema_url: str | None = None,
         attributes: Attributes = None,
     ) -> trace_api.Tracer:
+        """A tracer for an instrumentation library (one tracer serves all names)."""
         return self._tracer

@@ -69,13 +69,17 @@ OnDiscard = Callable[[str, str, int], None]
 class Spool(Protocol):
     """The seam the HTTP transport uses; ``DiskSpool`` is the implementation."""
 
-    def write(self, envelope: Envelope, attempts: int = 0) -> str | None: ...
+    def write(self, envelope: Envelope, attempts: int = 0) -> str | None:
+        """Persist an already scrubbed envelope; its key, or None when the spool refused it (counted)."""
 
-    def claim_next(self, skip: Collection[str] = ()) -> SpooledEnvelope | None: ...
+    def claim_next(self, skip: Collection[str] = ()) -> SpooledEnvelope | None:
+        """Claim the oldest ready envelope not in ``skip`` for this process, or None."""
 
-    def release(self, spooled: SpooledEnvelope, attempts: int | None = None) -> None: ...
+    def release(self, spooled: SpooledEnvelope, attempts: int | None = None) -> None:
+        """Give a claimed envelope back (to retry later), with its new attempt count."""
 
-    def remove(self, key: str | SpooledEnvelope) -> None: ...
+    def remove(self, key: str | SpooledEnvelope) -> None:
+        """Delete a delivered (or given up) envelope."""
 
 
 @dataclass
