@@ -23,7 +23,7 @@ from .stdlib import client_span, end_client_span, http_breadcrumb
 
 
 class HttpxIntegration:
-    """Breadcrumbs (and, with tracing, spans and trace headers) for the application's httpx requests, never the SDK's own."""
+    """Breadcrumbs (with tracing: spans and trace headers) for the application's httpx requests, not the SDK's."""
     identifier = "httpx"
     framework_module = "httpx"
 

@@ -150,7 +150,7 @@ class Stats:
             otel.captured.add(1)
 
     def on_drop(self, reason: str, category: str, quantity: int) -> None:
-        """Mirror a discard (by reason and category) on the OTel counter; ``stats()`` reads the discard counter itself."""
+        """Mirror a discard (by reason and category) on the OTel counter; ``stats()`` reads the discards itself."""
         otel = self._instruments()
         if otel is not None:
             otel.dropped.add(quantity, {"reason": _METRIC_REASONS.get(reason, reason), "category": category})
