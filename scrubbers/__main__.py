@@ -84,6 +84,7 @@ def rules_table(rules: Sequence[Rule]) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m scrubbers preview|rules``: what the default rules redact in an event file, or the rule table."""
     parser = argparse.ArgumentParser(prog="python -m scrubbers", description="Preview scrubbing; list rules.")
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("preview", help="show what would be redacted in an event JSON file (values never shown)")

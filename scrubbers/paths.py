@@ -63,6 +63,7 @@ class PathMatcher:
         return state
 
     def step(self, items: FrozenSet[_Item], key: object) -> Tuple[PathState | None, PathRule | None]:
+        """Advance by one key: the next state (None when no path rule can match below) and the rule matched here."""
         name = key.lower() if isinstance(key, str) else str(key)
         nxt: set[_Item] = set()
         for ri, si in items:
