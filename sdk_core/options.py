@@ -7,10 +7,10 @@ import os
 import re
 import socket
 from dataclasses import dataclass, fields
-from typing import Any, Callable, Sequence
+from typing import Any, Sequence
 
 from .dsn import Dsn
-from .types import BasicTransport, BeforeBreadcrumb, BeforeSend
+from .types import BasicTransport, BeforeBreadcrumb, BeforeSend, BeforeSendLog, TracesSampler
 
 _REQUEST_BODY_SIZES = ("never", "small", "medium", "always")
 _COMPRESSIONS = ("gzip", "none")
@@ -112,11 +112,11 @@ class Options:
     """Spool bound in bytes; past it the oldest are dropped and counted."""
     traces_sample_rate: float | None = None
     """Fraction of root spans (requests, tasks) traced; None switches tracing off (the default)."""
-    traces_sampler: Callable[..., Any] | None = None
+    traces_sampler: TracesSampler | None = None
     """``fn(sampling_context) -> float | bool`` deciding per root span; wins over ``traces_sample_rate``."""
     trace_propagation_targets: tuple[Any, ...] = (re.compile(".*"),)
     """URL patterns whose outgoing requests get trace headers (default: every URL, as in sentry-sdk)."""
-    before_send_transaction: Callable[..., Any] | None = None
+    before_send_transaction: BeforeSend | None = None
     """``fn(transaction, hint) -> transaction | None`` on the worker, after scrubbing."""
     debug: bool = False
     """More detail on the ``sdk_core`` logger."""
@@ -124,7 +124,7 @@ class Options:
     """Send ``logging`` records (at or above ``logs_level``) and ``sdk_core.logger`` calls as structured logs."""
     logs_level: int = 20
     """The lowest ``logging`` level sent as a structured log (default INFO)."""
-    before_send_log: Callable[..., Any] | None = None
+    before_send_log: BeforeSendLog | None = None
     """``fn(log, hint) -> log | None`` on the worker, after scrubbing; None drops the log."""
     auto_session_tracking: bool = False
     """Count requests as release-health sessions (resolved to True at ``init`` when a release is set)."""

@@ -19,8 +19,17 @@ Hint = Dict[str, Any]
 Breadcrumb = Dict[str, Any]
 
 BeforeSend = Callable[[Event, Hint], "Event | None"]
+"""``before_send`` and ``before_send_transaction``: the scrubbed event (or transaction), or None to drop it."""
 BeforeBreadcrumb = Callable[[Breadcrumb, Hint], "Breadcrumb | None"]
+"""``before_breadcrumb``: the breadcrumb to keep, or None to drop it."""
 EventProcessor = Callable[[Event, Hint], "Event | None"]
+"""A scope's event processor: the event to keep, or None to drop it."""
+Log = Dict[str, Any]
+"""A structured log record as ``before_send_log`` sees it (sentry-sdk's shape)."""
+BeforeSendLog = Callable[[Log, Hint], "Log | None"]
+"""``before_send_log``: the scrubbed log, or None to drop it."""
+TracesSampler = Callable[[Dict[str, Any]], "float | bool"]
+"""``traces_sampler``: the sample rate (or a decision) for a root span, given its sampling context."""
 
 
 class DropReason(str, enum.Enum):
