@@ -12,6 +12,7 @@ Nothing heavy is imported at module level: the import scenario runs in a bare ``
 from __future__ import annotations
 
 import gc
+import importlib
 import json
 import os
 import socket
@@ -277,6 +278,9 @@ def burst(sdk: str, port: int = 0, n: int = 2000, sized: int = 0, warmup: int = 
 # -- 5. per-request / per-task overhead --------------------------------------------------------------
 
 
+_FRAMEWORK_MODULES = {"fastapi": "starlette"}
+
+
 def web(
     sdk: str, framework: str = "flask", port: int = 0, batches: int = 30, per_batch: int = 200, warmup: int = 300
 ) -> Result:
@@ -285,6 +289,8 @@ def web(
 
     installed: list[str] = []
     if sdk != "none":
+        # The framework is imported first, as in an application: our integrations install when it is.
+        importlib.import_module(_FRAMEWORK_MODULES.get(framework, framework))
         a = adapter(sdk)
         chosen = a.integration(framework)
         a.init(dsn_for(port), integrations=chosen if isinstance(chosen, list) else [chosen])
