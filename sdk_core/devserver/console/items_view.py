@@ -19,6 +19,7 @@ from typing import Any
 
 from sdk_core.devserver.console.markup import Html, el, join
 from sdk_core.devserver.console.text import byte_size, dict_of, list_of, local_time, str_of
+from sdk_core.devserver.console.views import filter_form
 from sdk_core.devserver.store import ReceiverStore
 
 __all__ = ["attachments_section", "logs_body", "monitors_body", "releases_body", "trace_sections"]
@@ -91,39 +92,8 @@ def logs_body(store: ReceiverStore, query: Mapping[str, list[str]]) -> Html:
     logs = store.items("log", limit=5000, newest_first=True, trace_id=trace or None)
     shown = [r for r in logs if (not level or dict_of(r["payload"]).get("level") == level)]
     shown = [r for r in shown if _log_matches(dict_of(r["payload"]), needle)][:_PAGE]
-    form = el(
-        "form",
-        el(
-            "label",
-            "Level ",
-            el(
-                "select",
-                el("option", "all levels", value=""),
-                [el("option", lv, value=lv, selected=lv == level) for lv in LOG_LEVELS],
-                name="level",
-                id="f-level",
-            ),
-        ),
-        el(
-            "label",
-            "Text ",
-            el(
-                "input",
-                type="search",
-                name="q",
-                id="f-q",
-                value=text,
-                maxlength="200",
-                placeholder="message, logger, attribute\u2026",
-            ),
-        ),
-        el("input", type="hidden", name="trace", value=trace) if trace else None,
-        el("button", "Filter", type="submit"),
-        el("a", "clear", href="/logs", class_="clear") if (level or text or trace) else None,
-        method="get",
-        action="/logs",
-        class_="filters",
-        id="filters",
+    form = filter_form(
+        "/logs", LOG_LEVELS, level, text, "message, logger, attribute\u2026", hidden={"trace": trace}
     )
     empty = "No logs match." if (level or text or trace) else "No logs yet: init the SDK with enable_logs=True."
     return join(el("div", el("h1", "Logs"), form, class_="list-head"), _log_table(shown, empty))

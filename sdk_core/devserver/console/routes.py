@@ -27,7 +27,7 @@ from sdk_core.devserver.console.event_view import EventView
 from sdk_core.devserver.console.markup import el, join
 from sdk_core.devserver.console.text import LEVELS, str_of
 from sdk_core.devserver.console.traces_view import trace_body, traces_body
-from sdk_core.devserver.console.views import list_fields, matches, page, row_html, summary_fields
+from sdk_core.devserver.console.views import filter_form, list_fields, matches, page, row_html, summary_fields
 from sdk_core.devserver.store import ReceiverStore, dumps
 
 __all__ = ["CONTENT_SECURITY_POLICY", "PAGE_SIZE", "Console", "ConsoleResponse", "Page", "pages"]
@@ -167,39 +167,7 @@ class Console:
         summary = self._summary()
         rows, older = self.select(level=level, text=text, before=before, after=None)
         levels = sorted(set(LEVELS) | set(self._store.levels()), key=lambda v: (v not in LEVELS, _rank(v), v))
-        form = el(
-            "form",
-            el(
-                "label",
-                "Level ",
-                el(
-                    "select",
-                    el("option", "all levels", value=""),
-                    [el("option", lv, value=lv, selected=lv == level) for lv in levels],
-                    name="level",
-                    id="f-level",
-                ),
-            ),
-            el(
-                "label",
-                "Text ",
-                el(
-                    "input",
-                    type="search",
-                    name="q",
-                    id="f-q",
-                    value=text,
-                    placeholder="type, message, transaction, release\u2026",
-                    maxlength="200",
-                ),
-            ),
-            el("button", "Filter", type="submit"),
-            el("a", "clear", href="/", class_="clear") if (level or text) else None,
-            method="get",
-            action="/",
-            class_="filters",
-            id="filters",
-        )
+        form = filter_form("/", levels, level, text, "type, message, transaction, release\u2026")
         if rows:
             body_rows: Any = [row_html(f) for f in rows]
         elif level or text or before:

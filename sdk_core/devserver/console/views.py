@@ -188,3 +188,36 @@ def page(title: str, body: Any, *, body_class: str, summary: Mapping[str, Any], 
         ),
     )
     return doc.encode("utf-8", "backslashreplace")
+
+
+def filter_form(
+    action: str, levels: Any, level: str | None, text: str, placeholder: str, *, hidden: Mapping[str, str] | None = None
+) -> Html:
+    """The level + text filter form of a list page (events, logs); ``clear`` shows while a filter is on."""
+    extra = [el("input", type="hidden", name=k, value=v) for k, v in (hidden or {}).items() if v]
+    return el(
+        "form",
+        el(
+            "label",
+            "Level ",
+            el(
+                "select",
+                el("option", "all levels", value=""),
+                [el("option", lv, value=lv, selected=lv == level) for lv in levels],
+                name="level",
+                id="f-level",
+            ),
+        ),
+        el(
+            "label",
+            "Text ",
+            el("input", type="search", name="q", id="f-q", value=text, maxlength="200", placeholder=placeholder),
+        ),
+        extra or None,
+        el("button", "Filter", type="submit"),
+        el("a", "clear", href=action, class_="clear") if (level or text or extra) else None,
+        method="get",
+        action=action,
+        class_="filters",
+        id="filters",
+    )
