@@ -152,19 +152,24 @@ def finalise_stage(options: Options, static: dict[str, Any], normalizer: Normali
             values = crumbs.get("values")
             if isinstance(values, list):
                 crumbs["values"] = [normalise_crumb(c) for c in values if isinstance(c, dict)]
-        for key in ("extra", "contexts", "user", "request"):
-            value = event.get(key)
-            if value is not None:
-                meta: dict[str, Any] = {}
-                event[key] = normalizer.normalize(value, meta)
-                if meta:
-                    set_meta(event, (key,), meta)
-        tags = event.get("tags")
-        if isinstance(tags, dict):
-            event["tags"] = {str(k): v if isinstance(v, str) else str(v) for k, v in tags.items()}
+        _limit_sections(event, normalizer)
         return event
 
     return finalise
+
+
+def _limit_sections(event: Event, normalizer: Normalizer) -> None:
+    """Depth, breadth and length limits on the free-form sections (trims noted in ``_meta``); tags as strings."""
+    for key in ("extra", "contexts", "user", "request"):
+        value = event.get(key)
+        if value is not None:
+            meta: dict[str, Any] = {}
+            event[key] = normalizer.normalize(value, meta)
+            if meta:
+                set_meta(event, (key,), meta)
+    tags = event.get("tags")
+    if isinstance(tags, dict):
+        event["tags"] = {str(k): v if isinstance(v, str) else str(v) for k, v in tags.items()}
 
 
 def scrub_stage(scrub_in_place: Scrub, stats: Stats) -> Stage:
@@ -199,16 +204,7 @@ def finalise_transaction_stage(static: dict[str, Any], normalizer: Normalizer) -
         ts = event.get("timestamp")
         if isinstance(ts, (int, float)) and not isinstance(ts, bool):
             event["timestamp"] = format_timestamp(float(ts))
-        for key in ("extra", "user", "request", "contexts"):
-            value = event.get(key)
-            if value is not None:
-                meta: dict[str, Any] = {}
-                event[key] = normalizer.normalize(value, meta)
-                if meta:
-                    set_meta(event, (key,), meta)
-        tags = event.get("tags")
-        if isinstance(tags, dict):
-            event["tags"] = {str(k): v if isinstance(v, str) else str(v) for k, v in tags.items()}
+        _limit_sections(event, normalizer)
         return event
 
     return finalise_transaction
