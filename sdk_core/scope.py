@@ -221,10 +221,8 @@ def scopes() -> tuple[Scope, Scope, Scope | None]:
 
 
 @contextlib.contextmanager
-def isolation_scope() -> Iterator[Scope]:
-    """Isolate everything set inside the block (a request, a task) from the rest of the process."""
-    scope = get_isolation_scope().fork()
-    current = _current.get()
+def _entered(scope: Scope, current: Scope | None) -> Iterator[Scope]:
+    """Make ``scope`` the isolation scope (and a fork of ``current`` the current one) for the block."""
     iso_token = _isolation.set(scope)
     cur_token = _current.set(current.fork() if current is not None else None)
     try:
@@ -232,6 +230,13 @@ def isolation_scope() -> Iterator[Scope]:
     finally:
         _current.reset(cur_token)
         _isolation.reset(iso_token)
+
+
+@contextlib.contextmanager
+def isolation_scope() -> Iterator[Scope]:
+    """Isolate everything set inside the block (a request, a task) from the rest of the process."""
+    with _entered(get_isolation_scope().fork(), _current.get()) as scope:
+        yield scope
 
 
 @contextlib.contextmanager
@@ -243,14 +248,8 @@ def unit_scope(parent: Scope | None = None) -> Iterator[Scope]:
     ``new_scope()`` of the context applies either.
     """
     scope = (get_isolation_scope() if parent is None else parent).fork(breadcrumbs=False)
-    current = _current.get() if parent is None else None
-    iso_token = _isolation.set(scope)
-    cur_token = _current.set(current.fork() if current is not None else None)
-    try:
-        yield scope
-    finally:
-        _current.reset(cur_token)
-        _isolation.reset(iso_token)
+    with _entered(scope, _current.get() if parent is None else None) as entered:
+        yield entered
 
 
 @contextlib.contextmanager
