@@ -104,6 +104,9 @@ async def run_asgi(
         if server is not None:
             send = _status_recorder(send, server)
             route = _Transaction(scope, "url")  # before mounts rewrite root_path: keeps their prefixes
+            # FastAPI's native telemetry would open a second, unrelated server span (a second
+            # transaction): like for OpenTelemetry's own ASGI middleware, it stands aside.
+            scope.setdefault("fastapi.telemetry", None)
         try:
             await app(scope, recorder if recorder is not None else receive, send)
         except Exception as exc:

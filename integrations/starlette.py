@@ -193,10 +193,6 @@ class _Instrumented:
         if state is not None:
             scope[_MARK] = state
             state.user = _user_of(scope)
-            if state.server_span is not None and "fastapi.telemetry" not in scope:
-                # FastAPI's native telemetry would open a second, unrelated server span (a second
-                # transaction): like for OpenTelemetry's own ASGI middleware, it stands aside.
-                scope["fastapi.telemetry"] = None
         if state is None or not failed or scope.get("type") != "http":
             await self._app(self._instance, scope, receive, send)
             return

@@ -22,6 +22,7 @@ from starlette.routing import Mount, Route
 
 import integrations
 import sdk_core
+from integrations.asgi import AsgiMiddleware
 from integrations.starlette import StarletteIntegration
 from sdk_core.transport.memory import InMemoryTransport
 from tests.support.otel import global_provider
@@ -167,3 +168,12 @@ def test_fastapi_imported_after_init_with_an_explicit_instance_makes_one_transac
     assert out.returncode == 0, out.stderr
     result = json.loads(out.stdout.strip().splitlines()[-1])
     assert result == {"waited": True, "status": 200, "names": [["/items/{item_id}", "auto.http.starlette"]]}
+
+
+def test_fastapi_behind_the_generic_asgi_middleware_is_one_transaction() -> None:
+    t = init_with(traces_sample_rate=1.0)  # no StarletteIntegration: AsgiMiddleware only
+    with uvicorn_server(AsgiMiddleware(make_app())) as url:
+        assert httpx.get(f"{url}/items/5").status_code == 200
+        (tx,) = _transactions(t, 1)
+    assert tx["transaction"] == "/items/{item_id}"
+    assert tx["contexts"]["trace"]["origin"] == "auto.http.asgi"
