@@ -18,6 +18,12 @@ aiohttp binds the handler when an application's runner starts (``web.run_app``,
 Client, through ``ClientSession._request``: one ``http`` breadcrumb per request with the method,
 the URL without credentials and query values (the parameter names are kept) and the status, or
 the error's type when it failed.
+
+Tracing (``traces_sample_rate`` set): each server request is an ``http.server`` root span (origin
+``auto.http.aiohttp``) continuing the incoming ``traceparent``/``sentry-trace``/``baggage``, named
+after the matched resource (``/items/{item_id}``, source ``route``) with the response status; each
+client request is an ``http.client`` span, and a request to one of ``trace_propagation_targets``
+carries the trace headers (the SDK's own uploads never do).
 """
 
 from __future__ import annotations
@@ -41,8 +47,16 @@ from integrations._request import (
     request_scope,
     set_oversize_body,
 )
-from integrations.stdlib import http_breadcrumb
-from sdk_core.integration import DidNotEnable, is_enabled, log_internal_error
+from integrations.stdlib import client_span, end_client_span, http_breadcrumb
+from sdk_core.integration import (
+    DidNotEnable,
+    is_enabled,
+    is_sdk_sending,
+    log_internal_error,
+    outgoing_trace_headers,
+    start_server_span,
+    tracing_enabled,
+)
 
 __all__ = ["DEFAULT_FAILED_REQUEST_STATUS_CODES", "AioHttpIntegration"]
 
@@ -57,6 +71,7 @@ class AioHttpIntegration:
     statuses reported as errors (default 500-599; ``set()`` reports unhandled exceptions only)."""
 
     identifier = "aiohttp"
+    framework_module = "aiohttp"
 
     def __init__(self, failed_request_status_codes: Iterable[Any] | None = None) -> None:
         self.failed_request_status_codes = failed_status_codes(failed_request_status_codes)
@@ -93,18 +108,23 @@ async def _handle(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
     ) as state:
         from aiohttp.web import HTTPException
 
+        server = state.server_span = _server_span(request) if tracing_enabled() else None
         try:
             response = await wrapped(*args, **kwargs)
         except HTTPException as exc:
             if exc.status in _failed:
                 state.capture(exc, "aiohttp")
+            _end_span(server, request, exc.status, None)
             raise
-        except asyncio.CancelledError:
+        except asyncio.CancelledError as exc:
+            _end_span(server, request, None, exc)
             raise  # the client went away: not an application error
         except Exception as exc:
             state.capture(exc, "aiohttp")
+            _end_span(server, request, 500, exc)
             raise
         status = getattr(response, "status", None)
+        _end_span(server, request, status, None)
         if isinstance(status, int) and status in _failed:
             try:
                 if isinstance(response, BaseException):
@@ -114,6 +134,39 @@ async def _handle(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
             except Exception as error:
                 log_internal_error("aiohttp failed response", error)
         return response
+
+
+def _server_span(request: Any) -> Any:
+    """The request's ``http.server`` root span, continuing the caller's trace; named by path until routed."""
+    try:
+        headers = request.headers
+        return start_server_span(
+            str(request.method).upper(),
+            str(request.path or "/"),
+            origin="auto.http.aiohttp",
+            sentry_trace=headers.get("sentry-trace"),
+            traceparent=headers.get("traceparent"),
+            baggage=headers.get("baggage"),
+            tracestate=headers.get("tracestate"),
+        )
+    except Exception as exc:
+        log_internal_error("aiohttp request span", exc)
+        return None
+
+
+def _end_span(server: Any, request: Any, status: Any, exc: BaseException | None) -> None:
+    if server is None:
+        return
+    try:
+        name = _Transaction(request)()
+        if name is not None and name[1] == "route":
+            server.set_route(name[0])
+        if isinstance(status, int):
+            server.set_status_code(status)
+        server.finish(exc)
+        server.detach()
+    except Exception as error:
+        log_internal_error("aiohttp request span", error)
 
 
 class _Extractor:
@@ -168,15 +221,45 @@ class _Transaction:
 
 
 async def _client_request(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
+    if is_sdk_sending():
+        return await wrapped(*args, **kwargs)
     method = args[0] if args else kwargs.get("method")
     url = args[1] if len(args) > 1 else kwargs.get("str_or_url")
+    span = _client_span(instance, method, url, kwargs) if tracing_enabled() else None
     try:
         response = await wrapped(*args, **kwargs)
     except Exception as exc:
         if isinstance(method, str) and url is not None:
             http_breadcrumb(method, str(url), reason=type(exc).__name__)
+        end_client_span(span, None, exc)
         raise
+    status = getattr(response, "status", None)
     if isinstance(method, str):
-        status = getattr(response, "status", None)
         http_breadcrumb(method, str(getattr(response, "url", url)), status if isinstance(status, int) else None)
+    end_client_span(span, status, None)
     return response
+
+
+def _client_span(session: Any, method: Any, url: Any, kwargs: Any) -> Any:
+    """The request's ``http.client`` span; its trace headers go into ``kwargs["headers"]`` for a target."""
+    if not isinstance(method, str) or url is None:
+        return None
+    try:
+        full = str(url)
+        base = getattr(session, "_base_url", None)
+        if base is not None and "://" not in full:
+            full = str(base.join(type(base)(full)))
+        span = client_span(method, full, "auto.http.aiohttp")
+        extra = outgoing_trace_headers(full, span)
+        if extra:
+            from multidict import CIMultiDict
+
+            headers: CIMultiDict[str] = CIMultiDict(kwargs.get("headers") or {})
+            for name, value in extra.items():
+                if name not in headers:  # the caller's own trace headers win
+                    headers[name] = value
+            kwargs["headers"] = headers
+        return span
+    except Exception as exc:
+        log_internal_error("aiohttp client span", exc)
+        return None

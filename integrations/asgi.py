@@ -100,15 +100,20 @@ async def run_asgi(
         leaving=leaving,
     ) as state:
         server = state.server_span = _server_span(scope, headers, mechanism_type) if tracing_enabled() else None
+        route = None
         if server is not None:
             send = _status_recorder(send, server)
+            route = _Transaction(scope, "url")  # before mounts rewrite root_path: keeps their prefixes
+            # FastAPI's native telemetry would open a second, unrelated server span (a second
+            # transaction): like for OpenTelemetry's own ASGI middleware, it stands aside.
+            scope.setdefault("fastapi.telemetry", None)
         try:
             await app(scope, recorder if recorder is not None else receive, send)
         except Exception as exc:
             state.capture(exc, mechanism_type)
-            _end_span(server, scope, exc)
+            _end_span(server, route, exc)
             raise
-        _end_span(server, scope, None)
+        _end_span(server, route, None)
 
 
 _WANTED = frozenset((b"content-length", b"content-type", b"sentry-trace", b"traceparent", b"baggage", b"tracestate"))
@@ -141,11 +146,11 @@ def _status_recorder(send: Send, server: Any) -> Send:
     return recording_send
 
 
-def _end_span(server: Any, scope: Scope, exc: BaseException | None) -> None:
-    if server is None:
+def _end_span(server: Any, route: _Transaction | None, exc: BaseException | None) -> None:
+    if server is None or route is None:
         return
     try:
-        name = _Transaction(scope, "url")()
+        name = route()
         if name is not None and name[1] == "route":
             server.set_route(name[0])
         server.finish(exc)

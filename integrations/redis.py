@@ -52,6 +52,7 @@ class RedisIntegration:
     """Breadcrumbs for redis-py commands (sync and asyncio) and host/port on connection errors."""
 
     identifier = "redis"
+    framework_module = "redis"
 
     def setup_once(self) -> None:
         try:

@@ -31,6 +31,7 @@ class RqIntegration:
     """Report failed RQ jobs with their id, function, queue and named arguments."""
 
     identifier = "rq"
+    framework_module = "rq"
 
     def __init__(self, include_args: bool = True) -> None:
         if not isinstance(include_args, bool):

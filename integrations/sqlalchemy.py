@@ -11,6 +11,11 @@ after ``init``) is covered, and removed by ``uninstall``:
   an event for that exception gets a ``sqlalchemy`` context (statement and dialect), and the
   ``[parameters: ...]`` line SQLAlchemy puts in its error messages is replaced, so bound values
   do not reach the event through the message either.
+
+With tracing on, each statement is also a ``db`` span (kind client, origin ``auto.db.sqlalchemy``)
+under the current span, started in ``before_cursor_execute`` and ended after the cursor returned:
+``db.system`` (the dialect) and ``db.query.text``, the statement with its placeholders and never
+the bound values; a failed statement ends its span with status error.
 """
 
 from __future__ import annotations
@@ -25,14 +30,18 @@ from sdk_core.integration import (
     Event,
     Hint,
     add_event_processor,
+    fail_span,
     is_enabled,
     log_internal_error,
     remove_event_processor,
+    start_child_span,
+    tracing_enabled,
 )
 
 __all__ = ["SqlalchemyIntegration"]
 
 _STARTED = "_coderadar_started"
+_SPAN = "_coderadar_span"
 _MARK = "_coderadar_sql"
 _PARAMETERS = re.compile(r"^\[parameters: .*\]$", re.MULTILINE)
 _HIDDEN = "[parameters: [filtered]]"
@@ -42,6 +51,7 @@ class SqlalchemyIntegration:
     """Statement breadcrumbs and failed-statement context for every SQLAlchemy engine."""
 
     identifier = "sqlalchemy"
+    framework_module = "sqlalchemy"
 
     def setup_once(self) -> None:
         try:
@@ -69,9 +79,46 @@ class SqlalchemyIntegration:
 def _before(conn: Any, cursor: Any, statement: Any, parameters: Any, context: Any, executemany: bool) -> None:
     if context is not None:
         setattr(context, _STARTED, time.perf_counter())
+        if tracing_enabled():
+            span = _statement_span(conn, statement)
+            if span is not None:
+                setattr(context, _SPAN, span)
+
+
+def _statement_span(conn: Any, statement: Any) -> Any:
+    """A ``db`` span for one statement: the SQL as sent to the driver (placeholders), never its parameters."""
+    try:
+        text = str(statement)
+        system = str(getattr(getattr(conn, "dialect", None), "name", "") or "other_sql")
+        name = text.split(None, 1)[0][:32] if text.strip() else "query"  # the verb: no literal in the name
+        return start_child_span(
+            name,
+            kind="client",
+            op="db",
+            origin="auto.db.sqlalchemy",
+            attributes={"db.system": system, "db.query.text": text},
+        )
+    except Exception as exc:
+        log_internal_error("sqlalchemy span", exc)
+        return None
+
+
+def _end_span(context: Any, exc: BaseException | None) -> None:
+    span = getattr(context, _SPAN, None)
+    if span is None:
+        return
+    try:
+        setattr(context, _SPAN, None)
+        if exc is not None:
+            fail_span(span, exc)
+        span.end()
+    except Exception as error:
+        log_internal_error("sqlalchemy span", error)
 
 
 def _after(conn: Any, cursor: Any, statement: Any, parameters: Any, context: Any, executemany: bool) -> None:
+    if context is not None:
+        _end_span(context, None)
     if not is_enabled():
         return
     try:
@@ -90,6 +137,9 @@ def _after(conn: Any, cursor: Any, statement: Any, parameters: Any, context: Any
 
 
 def _on_error(context: Any) -> None:
+    execution = getattr(context, "execution_context", None)
+    if execution is not None:
+        _end_span(execution, getattr(context, "original_exception", None))
     if not is_enabled():
         return
     try:

@@ -49,6 +49,7 @@ class StarletteIntegration:
     """
 
     identifier = "starlette"
+    framework_module = "starlette"
 
     def __init__(
         self,
@@ -66,19 +67,79 @@ class StarletteIntegration:
         except ImportError as exc:
             raise DidNotEnable("starlette is not installed") from exc
         _config.update(style=self.transaction_style, failed=self.failed_request_status_codes)
-        _patch_call(Starlette)
+        for cls in _with_own_call(Starlette):
+            _patch_call(cls)
+        _watch_subclasses(Starlette)
 
     def uninstall(self) -> None:
         try:
             from starlette.applications import Starlette
         except ImportError:
             return
-        _unpatch_call(Starlette)
+        _unwatch_subclasses(Starlette)
+        for cls in list(_saved):
+            _unpatch_call(cls)
 
 
 _config: dict[str, Any] = {"style": "url", "failed": DEFAULT_FAILED_REQUEST_STATUS_CODES}
 _OURS = "__coderadar_starlette__"
-_saved: dict[str, Any] = {}
+_saved: dict[type, Any] = {}
+"""Each patched class (Starlette, and subclasses with their own ``__call__``: FastAPI) -> its original."""
+
+
+def _with_own_call(root: type) -> list[type]:
+    """``root`` and its loaded subclasses that define ``__call__`` themselves (FastAPI does)."""
+    found, todo, seen = [], [root], set()
+    while todo:
+        cls = todo.pop()
+        if cls in seen:
+            continue
+        seen.add(cls)
+        if "__call__" in cls.__dict__:
+            found.append(cls)
+        todo.extend(cls.__subclasses__())
+    return found
+
+
+def _watch_subclasses(root: Any) -> None:
+    """Patch subclasses defined later (``import fastapi`` after ``init``) as their class is created.
+
+    The outermost ``__call__`` must be ours: FastAPI's opens its own server span (its native
+    OpenTelemetry telemetry) before calling Starlette's, and the request's root must continue the
+    caller's trace and count its session before anything else runs.
+    """
+    if getattr(root.__dict__.get("__init_subclass__"), _OURS, False):
+        return
+    previous = root.__dict__.get("__init_subclass__")
+
+    def __init_subclass__(cls: Any, /, **kwargs: Any) -> None:
+        if previous is not None:
+            previous.__get__(None, cls)(**kwargs)
+        else:
+            super(root, cls).__init_subclass__(**kwargs)
+        if _saved and "__call__" in cls.__dict__:
+            try:
+                _patch_call(cls)
+            except Exception as exc:
+                log_internal_error("starlette subclass", exc)
+
+    setattr(__init_subclass__, _OURS, True)
+    _saved_hooks[root] = previous
+    setattr(root, "__init_subclass__", classmethod(__init_subclass__))  # noqa: B010
+
+
+_saved_hooks: dict[type, Any] = {}
+
+
+def _unwatch_subclasses(root: type) -> None:
+    current = root.__dict__.get("__init_subclass__")
+    if not getattr(getattr(current, "__func__", None), _OURS, False):
+        return
+    previous = _saved_hooks.pop(root, None)
+    if previous is not None:
+        setattr(root, "__init_subclass__", previous)  # noqa: B010
+    else:
+        delattr(root, "__init_subclass__")
 
 
 def _patch_call(cls: type) -> None:
@@ -94,7 +155,7 @@ def _patch_call(cls: type) -> None:
     original: Callable[..., Awaitable[None]] = found
 
     async def __call__(self: Any, scope: Scope, receive: Receive, send: Send) -> None:
-        if _saved.get("__call__") is not original or scope.get("type") not in ("http", "websocket"):
+        if _saved.get(cls) is not original or scope.get("type") not in ("http", "websocket"):
             await original(self, scope, receive, send)  # uninstalled (left in another patch's chain), or lifespan
             return
         mark = scope.get(_MARK)
@@ -105,12 +166,12 @@ def _patch_call(cls: type) -> None:
 
     functools.update_wrapper(__call__, original)
     setattr(__call__, _OURS, True)
-    _saved["__call__"] = original
+    _saved[cls] = original
     setattr(cls, "__call__", __call__)  # noqa: B010
 
 
 def _unpatch_call(cls: type) -> None:
-    original = _saved.pop("__call__", None)
+    original = _saved.pop(cls, None)
     current = cls.__dict__.get("__call__")
     if original is not None and getattr(current, _OURS, False):
         setattr(cls, "__call__", original)  # noqa: B010
