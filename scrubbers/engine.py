@@ -38,7 +38,8 @@ class Engine:
 
     It remembers (bounded) which short strings it has already found clean, so strings that repeat
     across events (source lines, function names, SQL templates, user agents) are not scanned
-    again; strings in which something was found are never remembered.
+    again. Strings in which something was found are remembered only as a keyed digest with their
+    hit offsets (never the text), so a recurring line holding a key is not scanned again either.
     """
 
     def __init__(

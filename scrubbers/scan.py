@@ -458,7 +458,10 @@ class _Assignments:
         else:
             s, e = vm.start("u"), vm.end("u")
         value = text[s:e]
-        last = value.rsplit(None, 1)[-1] if value else value  # "Bearer %s": the part after the scheme
+        words = value.rsplit(None, 1)
+        if not words:  # empty or blank ('APIKEY:" "'): nothing to hide
+            return
+        last = words[-1]  # "Bearer %s": the part after the scheme
         if (
             is_placeholder(value)
             or value.lower() in _NOT_SECRET_VALUES

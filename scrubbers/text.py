@@ -7,6 +7,8 @@ round.
 
 from __future__ import annotations
 
+import hashlib
+import os
 import re
 from bisect import bisect_right
 from typing import Any, Callable
@@ -21,6 +23,7 @@ __all__ = ["ScrubState", "TextScrubber"]
 _SEP = "\x00"
 CACHE_MAX_ENTRIES = 8192
 CACHE_MAX_LEN = 2048
+DIRTY_MAX_ENTRIES = 2048
 _KNOWN_PRIO = -1_000_000  # a copy of a known secret beats any pattern at the same place
 
 
@@ -37,7 +40,8 @@ class TextScrubber:
 
     The clean cache has two generations: when the young one is full it becomes the old one,
     and the walk promotes strings it finds there, so strings that recur (source lines, module
-    names) survive while one-off strings age out. Strings with a finding are never remembered.
+    names) survive while one-off strings age out. Strings with a finding are never remembered
+    as clean; their hits are kept under a keyed digest (``dirty``), never the text itself.
     """
 
     def __init__(self, scanner: Scanner, hash_key: bytes | None, builtin_only: bool = False) -> None:
@@ -47,6 +51,29 @@ class TextScrubber:
         self.builtin_only = builtin_only
         self.clean: dict[str, None] = {}
         self.clean_old: dict[str, None] = {}
+        # Strings with a finding recur too (a source line holding a key, the same error's locals):
+        # their pattern hits are kept under the string's hash and checked against a keyed digest,
+        # so the cache never holds the secret itself.
+        self.dirty: dict[int, tuple[bytes, list[Hit]]] = {}
+        self._salt = os.urandom(16)
+        # Scrubbed results already re-scanned clean (they hold no secret: they are what is sent).
+        self.rescanned: dict[str, None] = {}
+
+    def _digest(self, text: str) -> bytes:
+        return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16, key=self._salt).digest()
+
+    def _cached_hits(self, text: str) -> list[Hit] | None:
+        entry = self.dirty.get(hash(text))
+        if entry is None or entry[0] != self._digest(text):
+            return None
+        return list(entry[1])
+
+    def _remember_dirty(self, text: str, hits: list[Hit]) -> None:
+        if len(text) > CACHE_MAX_LEN:
+            return
+        if len(self.dirty) >= DIRTY_MAX_ENTRIES:
+            self.dirty.clear()
+        self.dirty[hash(text)] = (self._digest(text), list(hits))
 
     def scan(self, text: str) -> list[Hit]:
         """Every hit in one string."""
@@ -73,9 +100,27 @@ class TextScrubber:
             parts = [t for t in parts if not _is_timestamp(t)]
         if not parts:
             return {}
-        blob = _SEP.join(parts)
-        hits = scanner.scan(blob)
         found: dict[int, list[Hit]] = {}
+        dirty = self.dirty
+        if dirty:
+            # strings that had a finding before: reuse their hits, scan only the rest
+            fresh: list[str] = []
+            reused: list[tuple[str, list[Hit]]] = []
+            for t in parts:
+                cached = self._cached_hits(t) if hash(t) in dirty else None
+                if cached is None:
+                    fresh.append(t)
+                else:
+                    reused.append((t, cached))
+            if reused:
+                parts = fresh + [t for t, _ in reused]
+                for i, (_, cached) in enumerate(reused, len(fresh)):
+                    found[i] = cached
+        else:
+            fresh = parts
+        blob = _SEP.join(parts)
+        nfresh = len(fresh)
+        hits = scanner.scan(_SEP.join(fresh)) if len(fresh) < len(parts) else scanner.scan(blob)
         if hits:
             starts: list[int] = []
             off = 0
@@ -95,12 +140,15 @@ class TextScrubber:
                         k += 1
             for k in rescan:
                 found[k] = scanner.scan(parts[k])
+        for k in range(nfresh):
+            if k in found and len(parts[k]) <= CACHE_MAX_LEN:
+                self._remember_dirty(parts[k], found[k])
         if known:
             self._find_known(blob, parts, known, found)
         self._remember_clean(parts, found)
         if not found:
             return {}
-        if len(parts) == len(texts):
+        if len(parts) == len(texts) and nfresh == len(parts):
             return {k: found[k] for k in sorted(found)}
         by_text = {parts[k]: h for k, h in found.items()}
         return {i: list(by_text[t]) for i, t in enumerate(texts) if t in by_text}
@@ -167,9 +215,16 @@ class TextScrubber:
         new, remarks, _ = self._apply_hits(text, hits, counts)
         if is_placeholder(new):  # the whole string was replaced: nothing is left to find
             return new, remarks
+        rescanned = self.rescanned
         for _ in range(3):
+            if new in rescanned:
+                break
             more = self.scanner.scan(new)
             if not more:
+                if len(new) <= CACHE_MAX_LEN:
+                    if len(rescanned) >= DIRTY_MAX_ENTRIES:
+                        rescanned.clear()
+                    rescanned[new] = None
                 break
             newer, rem2, edits = self._apply_hits(new, more, counts)
             kept: list[list[Any]] = []

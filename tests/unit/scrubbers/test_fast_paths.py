@@ -105,6 +105,45 @@ class TestCleanCache:
             assert ev["message"] == f"id {F}"
 
 
+class TestDirtyCache:
+    def test_recurring_secret_is_scrubbed_from_cached_hits(self) -> None:
+        """A string with a finding, seen again, is scrubbed the same way with the same remarks."""
+        engine = scrubbers.compile_rules()
+        line = f"    client = Client(key='{AKIA}', region='eu')"
+        results = []
+        for _ in range(3):
+            ev: dict[str, Any] = {"extra": {"src": [line, "x = 1"]}, "message": f"failed: {AKIA}"}
+            counts = engine.scrub_in_place(ev)
+            results.append((counts, ev))
+        assert all(r == results[0] for r in results[1:])
+        assert AKIA not in repr(results[0][1])
+
+    def test_cache_keeps_digests_not_secrets(self) -> None:
+        """What the engine remembers about strings with a finding never holds the secret itself."""
+        engine = scrubbers.compile_rules()
+        engine.scrub_in_place({"message": f"id {AKIA}", "extra": {"a": f"id {AKIA}!"}})
+        assert engine.text.dirty
+        remembered = repr(engine.text.dirty) + repr(engine.text.clean) + repr(engine.text.rescanned)
+        assert AKIA not in remembered and AKIA[4:12] not in remembered
+
+    def test_a_forged_hash_entry_is_not_trusted(self) -> None:
+        """Cached hits are used only when the keyed digest matches, not on a bare hash match."""
+        engine = scrubbers.compile_rules()
+        text = f"id {AKIA}"
+        engine.text.dirty[hash(text)] = (b"not the digest", [])
+        ev: dict[str, Any] = {"message": text}
+        assert engine.scrub_in_place(ev) == {"aws-access-key-id": 1}
+        assert ev["message"] == f"id {F}"
+
+    @pytest.mark.parametrize("text", ['APIKEY:" "', 'token: ""', "password='  ' retry"])
+    def test_blank_assigned_value_is_left_alone(self, text: str) -> None:
+        """``name: " "`` holds nothing to hide; it must not trip the engine (found by the fuzz test)."""
+        ev: dict[str, Any] = {"message": text}
+        counts = scrubbers.compile_rules().scrub_in_place(ev)
+        assert "scrubber-error" not in counts
+        assert ev["message"] == text
+
+
 class TestCheapLookups:
     def test_action_hash_is_consistent(self) -> None:
         """Actions are usable as dict keys however they are obtained."""
