@@ -10,6 +10,11 @@ without keys as their name alone. A pipeline is one breadcrumb listing its comma
 When a command fails with a connection error or a timeout, the exception is marked; an event for
 it gets a ``redis`` context with the server's host, port and database (read from the connection
 pool's settings, which is all that is read: never the password or the URL).
+
+With tracing on, each command inside a sampled trace is also a ``db.redis`` span (origin
+``auto.db.redis``) described as the breadcrumb is (``SET user:1``: command and key names only),
+with ``db.system`` ``redis``, ``db.operation.name``, the keys and the server's host and port; a
+pipeline is one span listing its commands. A failed command's span has status error.
 """
 
 from __future__ import annotations
@@ -23,9 +28,12 @@ from sdk_core.integration import (
     Event,
     Hint,
     add_event_processor,
+    fail_span,
     is_enabled,
     log_internal_error,
     remove_event_processor,
+    start_child_span,
+    tracing_enabled,
 )
 
 __all__ = ["RedisIntegration"]
@@ -165,14 +173,73 @@ def _mark(instance: Any, error: BaseException) -> None:
         log_internal_error("redis connection error", exc)
 
 
+def _server(instance: Any) -> dict[str, Any]:
+    """The server's host and port (``server.address``/``server.port``), from the pool's settings."""
+    settings = getattr(getattr(instance, "connection_pool", None), "connection_kwargs", None) or {}
+    found: dict[str, Any] = {}
+    host, port = settings.get("host"), settings.get("port")
+    if isinstance(host, str) and host:
+        found["server.address"] = host
+    if isinstance(port, int):
+        found["server.port"] = port
+    return found
+
+
+def _command_span(instance: Any, args: Any) -> Any:
+    """A ``db.redis`` span for one command: its name and key names, never a value."""
+    try:
+        command, keys = _describe(args)
+        attributes: dict[str, Any] = {"db.system": "redis", "db.operation.name": command, **_server(instance)}
+        if keys:
+            attributes["db.redis.keys"] = keys
+        name = " ".join([command, *keys]) or "redis"
+        return start_child_span(name, kind="client", op="db.redis", origin="auto.db.redis", attributes=attributes)
+    except Exception as exc:
+        log_internal_error("redis span", exc)
+        return None
+
+
+def _pipeline_span(instance: Any, stack: list[Any]) -> Any:
+    """One ``db.redis`` span for a pipeline: the commands it sent, with key names only."""
+    try:
+        commands = [" ".join([c, *k]) for c, k in (_describe(entry[0]) for entry in stack[:_MAX_PIPELINE])]
+        attributes: dict[str, Any] = {
+            "db.system": "redis",
+            "db.operation.name": "PIPELINE",
+            "db.redis.commands": commands,
+            "db.redis.transaction": bool(getattr(instance, "transaction", False)),
+            **_server(instance),
+        }
+        if len(stack) > _MAX_PIPELINE:
+            attributes["db.redis.commands_total"] = len(stack)
+        return start_child_span("PIPELINE", kind="client", op="db.redis", origin="auto.db.redis", attributes=attributes)
+    except Exception as exc:
+        log_internal_error("redis pipeline span", exc)
+        return None
+
+
+def _end_span(span: Any, error: BaseException | None) -> None:
+    if span is None:
+        return
+    try:
+        if error is not None:
+            fail_span(span, error)
+        span.end()
+    except Exception as exc:
+        log_internal_error("redis span", exc)
+
+
 def _execute_command(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
     if not is_enabled():
         return wrapped(*args, **kwargs)
+    span = _command_span(instance, args) if tracing_enabled() else None
     try:
         result = wrapped(*args, **kwargs)
     except Exception as error:
+        _end_span(span, error)
         _failed(instance, args, error)
         raise
+    _end_span(span, None)
     _crumb(args)
     return result
 
@@ -180,11 +247,14 @@ def _execute_command(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any
 async def _async_execute_command(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
     if not is_enabled():
         return await wrapped(*args, **kwargs)
+    span = _command_span(instance, args) if tracing_enabled() else None
     try:
         result = await wrapped(*args, **kwargs)
     except Exception as error:
+        _end_span(span, error)
         _failed(instance, args, error)
         raise
+    _end_span(span, None)
     _crumb(args)
     return result
 
@@ -193,11 +263,14 @@ def _pipeline_execute(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> An
     if not is_enabled():
         return wrapped(*args, **kwargs)
     stack = list(getattr(instance, "command_stack", None) or ())
+    span = _pipeline_span(instance, stack) if tracing_enabled() else None
     try:
         result = wrapped(*args, **kwargs)
     except Exception as error:
+        _end_span(span, error)
         _pipeline_failed(instance, stack, error)
         raise
+    _end_span(span, None)
     _pipeline_crumb(_Stack(instance, stack))
     return result
 
@@ -206,11 +279,14 @@ async def _async_pipeline_execute(wrapped: Any, instance: Any, args: Any, kwargs
     if not is_enabled():
         return await wrapped(*args, **kwargs)
     stack = list(getattr(instance, "command_stack", None) or ())
+    span = _pipeline_span(instance, stack) if tracing_enabled() else None
     try:
         result = await wrapped(*args, **kwargs)
     except Exception as error:
+        _end_span(span, error)
         _pipeline_failed(instance, stack, error)
         raise
+    _end_span(span, None)
     _pipeline_crumb(_Stack(instance, stack))
     return result
 

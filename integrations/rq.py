@@ -11,20 +11,41 @@
   anything, ``perform_job`` flushes (within ``shutdown_timeout``) before returning to it.
 
 ``include_args=False`` keeps the arguments out of events altogether.
+
+With tracing on, ``Queue.enqueue_job`` (``enqueue``, ``enqueue_call``...) is a ``queue.submit.rq``
+span whose trace headers (``sentry-trace``, ``traceparent``, ``baggage``) are stored in the job's
+``meta`` (key ``_coderadar_trace``), and each job run is a ``queue.task.rq`` transaction named after
+the job's function, continuing the enqueuer's trace; a failed job's transaction has status error.
 """
 
 from __future__ import annotations
 
 import inspect
+from contextvars import ContextVar
 from typing import Any
 
 import sdk_core
 from integrations._patch import unwrap, wrap
-from sdk_core.integration import DidNotEnable, Event, Hint, flush_before_exit, is_enabled, log_internal_error
+from sdk_core.integration import (
+    DidNotEnable,
+    Event,
+    Hint,
+    fail_span,
+    flush_before_exit,
+    is_enabled,
+    log_internal_error,
+    outgoing_trace_headers,
+    start_child_span,
+    start_root_span,
+    tracing_enabled,
+)
 
 __all__ = ["RqIntegration"]
 
 _include_args = True
+META_KEY = "_coderadar_trace"
+"""The job ``meta`` key holding the enqueuer's trace headers."""
+_running: ContextVar[_Job | None] = ContextVar("coderadar_rq_job", default=None)
 
 
 class RqIntegration:
@@ -48,6 +69,9 @@ class RqIntegration:
         _include_args = self.include_args
         wrap(base, "perform_job", _perform_job)
         wrap(base, "handle_exception", _handle_exception)
+        from rq.queue import Queue
+
+        wrap(Queue, "enqueue_job", _enqueue_job)
 
     def uninstall(self) -> None:
         try:
@@ -57,6 +81,9 @@ class RqIntegration:
         base = _base(Worker)
         unwrap(base, "perform_job")
         unwrap(base, "handle_exception")
+        from rq.queue import Queue
+
+        unwrap(Queue, "enqueue_job")
 
 
 def _base(worker: type) -> type:
@@ -70,12 +97,13 @@ def _base(worker: type) -> type:
 class _Job:
     """The running job's event processor and whether it captured anything."""
 
-    __slots__ = ("captured", "job", "queue")
+    __slots__ = ("captured", "error", "job", "queue")
 
     def __init__(self, job: Any, queue: Any) -> None:
         self.job = job
         self.queue = queue
         self.captured = False
+        self.error: BaseException | None = None
 
     def process(self, event: Event, hint: Hint) -> Event:
         self.captured = True
@@ -94,6 +122,7 @@ def _perform_job(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
         return wrapped(*args, **kwargs)
     queue = args[1] if len(args) > 1 else kwargs.get("queue")
     state = _Job(job, queue)
+    token = _running.set(state)
     with sdk_core.isolation_scope() as scope:
         try:
             scope.clear_breadcrumbs()  # the worker's own breadcrumbs are not the job's
@@ -101,17 +130,101 @@ def _perform_job(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
             scope.add_event_processor(state.process)
         except Exception as exc:
             log_internal_error("rq job scope", exc)
+        root = _job_span(job, queue) if tracing_enabled() else None
         try:
             return wrapped(*args, **kwargs)
         finally:
-            if state.captured:
+            _running.reset(token)
+            if root is not None:
+                _finish(root, state.error)
+            if state.captured or root is not None:
                 flush_before_exit()
+
+
+def _job_span(job: Any, queue: Any) -> Any:
+    """The job run's ``queue.task.rq`` transaction, continuing the trace stored at enqueue."""
+    try:
+        meta = getattr(job, "meta", None)
+        headers = meta.get(META_KEY) if isinstance(meta, dict) else None
+        headers = headers if isinstance(headers, dict) else {}
+
+        def header(name: str) -> str | None:
+            value = headers.get(name)
+            return value if isinstance(value, str) else None
+
+        return start_root_span(
+            _function_name(job) or "rq job",
+            op="queue.task.rq",
+            source="task",
+            origin="auto.queue.rq",
+            sentry_trace=header("sentry-trace"),
+            traceparent=header("traceparent"),
+            baggage=header("baggage"),
+            tracestate=header("tracestate"),
+            attributes={
+                "messaging.system": "rq",
+                "messaging.message.id": str(job.id),
+                "messaging.destination.name": str(getattr(queue, "name", None) or getattr(job, "origin", "") or ""),
+            },
+        )
+    except Exception as exc:
+        log_internal_error("rq job span", exc)
+        return None
+
+
+def _finish(root: Any, error: BaseException | None) -> None:
+    try:
+        root.finish(error)
+        root.detach()
+    except Exception as exc:
+        log_internal_error("rq job span", exc)
+
+
+def _enqueue_job(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
+    job = args[0] if args else kwargs.get("job")
+    span = _submit_span(instance, job) if job is not None and tracing_enabled() else None
+    try:
+        result = wrapped(*args, **kwargs)
+    except Exception as exc:
+        if span is not None:
+            fail_span(span, exc)
+            span.end()
+        raise
+    if span is not None:
+        span.end()
+    return result
+
+
+def _submit_span(queue: Any, job: Any) -> Any:
+    """The ``queue.submit.rq`` span; its trace headers go into ``job.meta`` before RQ saves the job."""
+    try:
+        span = start_child_span(
+            _function_name(job) or "rq job",
+            kind="producer",
+            op="queue.submit.rq",
+            origin="auto.queue.rq",
+            attributes={
+                "messaging.system": "rq",
+                "messaging.message.id": str(job.id),
+                "messaging.destination.name": str(getattr(queue, "name", "") or ""),
+            },
+        )
+        headers = outgoing_trace_headers(None, span)
+        if headers and isinstance(getattr(job, "meta", None), dict):
+            job.meta[META_KEY] = headers
+        return span
+    except Exception as exc:
+        log_internal_error("rq enqueue span", exc)
+        return None
 
 
 def _handle_exception(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
     try:
         job = args[0] if args else None
         exc = args[2] if len(args) > 2 else None
+        state = _running.get()
+        if state is not None and isinstance(exc, BaseException):
+            state.error = exc
         if is_enabled() and isinstance(exc, BaseException) and not _retrying(job):
             sdk_core.capture_exception(exc, mechanism={"type": "rq", "handled": False})
     except Exception as error:

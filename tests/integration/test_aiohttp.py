@@ -7,6 +7,7 @@ from typing import Any, Iterator
 
 import aiohttp
 import httpx
+import orjson
 import pytest
 from aiohttp import web
 
@@ -189,3 +190,36 @@ def test_setup_is_idempotent_and_uninstall_restores_aiohttp(request: pytest.Fixt
     assert not _patch.is_wrapped(web.Application, "_handle")
     httpx.get(f"{url}/items/2")
     assert len(_events(transport)) == 1
+
+
+def _session_totals(transport: InMemoryTransport) -> dict[str, int]:
+    out = {"exited": 0, "errored": 0, "crashed": 0}
+    for env in list(transport.envelopes):
+        for item in env.items:
+            if item.type == "sessions":
+                payload = orjson.loads(item.payload)
+                assert payload["attrs"]["release"] == "shop@4.2"
+                for bucket in payload["aggregates"]:
+                    for key in out:
+                        out[key] += bucket.get(key, 0)
+    return out
+
+
+async def handled(request: web.Request) -> web.Response:
+    try:
+        raise KeyError("caught")
+    except KeyError:
+        sdk_core.capture_exception()
+    return web.Response(text="handled")
+
+
+def test_requests_are_counted_as_release_health_sessions() -> None:
+    transport = _init(release="shop@4.2")
+    app = make_app()
+    app.router.add_get("/handled", handled)
+    with aiohttp_server(app) as url:
+        for path in ("/ok", "/ok", "/missing", "/handled", "/items/3"):
+            httpx.get(f"{url}{path}")
+    sdk_core.close()
+    # /missing (404) exited; /handled captured an error; /items/3 raised out of the handler.
+    assert _session_totals(transport) == {"exited": 3, "errored": 1, "crashed": 1}

@@ -5,6 +5,7 @@ carry trace headers to ``trace_propagation_targets`` only."""
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any, Iterator
 
 import aiohttp
@@ -15,6 +16,7 @@ from aiohttp import web
 import integrations
 import sdk_core
 from integrations.aiohttp import AioHttpIntegration
+from sdk_core.integration import sdk_sending
 from sdk_core.transport.memory import InMemoryTransport
 from tests.support.otel import global_provider
 from tests.support.relay_check import conformance_errors
@@ -55,12 +57,14 @@ def make_app(downstream: str) -> web.Application:
 
 
 def _transactions(t: InMemoryTransport, count: int) -> list[dict[str, Any]]:
-    for _ in range(50):  # the server's transactions are queued when its responses are done
+    """At least ``count`` transactions, polled (bounded): a server ends its request's root span
+    after the response went out, so the client may see the response first."""
+    deadline = time.monotonic() + 10
+    while True:
         assert sdk_core.flush(5)
-        if len(t.transactions) >= count:
-            break
-        asyncio.run(asyncio.sleep(0.05))
-    return t.transactions
+        if len(t.transactions) >= count or time.monotonic() > deadline:
+            return t.transactions
+        time.sleep(0.01)
 
 
 def test_server_roots_named_by_route_continue_the_trace_and_client_spans_propagate() -> None:
@@ -117,3 +121,24 @@ def test_sentry_trace_and_baggage_are_continued_and_tracing_off_adds_nothing() -
         seen = httpx.get(f"{url}/items/1").json()
     assert seen["traced"] == dict.fromkeys(_TRACE_HEADERS)
     assert sdk_core.flush(5) and t.transactions == []
+
+
+def test_the_sdks_own_requests_get_no_span_and_no_trace_headers() -> None:
+    t = init_with(AioHttpIntegration(), traces_sample_rate=1.0)
+
+    async def fetch(url: str) -> dict[str, Any]:
+        async with aiohttp.ClientSession() as session:
+            async with session.get(f"{url}/echo/upload") as response:
+                seen: dict[str, Any] = await response.json()
+                return seen
+
+    with aiohttp_server(make_app("")) as url:
+        with sdk_core.start_span(op="task", name="job"):
+            with sdk_sending():  # how the SDK marks its own uploads
+                own = asyncio.run(fetch(url))
+            app = asyncio.run(fetch(url))
+        transactions = _transactions(t, 3)  # the job, and the two echo requests' server roots
+    assert own == dict.fromkeys(_TRACE_HEADERS)
+    assert app["traceparent"] is not None
+    (job,) = [tx for tx in transactions if tx["transaction"] == "job"]
+    assert len([s for s in job["spans"] if s["op"] == "http.client"]) == 1
