@@ -77,6 +77,7 @@ class AioHttpIntegration:
         self.failed_request_status_codes = failed_status_codes(failed_request_status_codes)
 
     def setup_once(self) -> None:
+        """Wrap the server's request handling (Application._handle) and the client's ClientSession._request."""
         global _active, _failed
         try:
             from aiohttp import client, web_app
@@ -88,6 +89,7 @@ class AioHttpIntegration:
         _active = True
 
     def uninstall(self) -> None:
+        """Restore both methods."""
         global _active
         _active = False
         try:

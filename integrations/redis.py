@@ -63,6 +63,7 @@ class RedisIntegration:
     framework_module = "redis"
 
     def setup_once(self) -> None:
+        """Wrap command execution and pipelines of the sync and asyncio clients."""
         try:
             import redis.client
         except ImportError as exc:
@@ -79,6 +80,7 @@ class RedisIntegration:
         add_event_processor(_describe_failure)
 
     def uninstall(self) -> None:
+        """Restore every wrapped client method."""
         remove_event_processor(_describe_failure)
         try:
             import redis.client

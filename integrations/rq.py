@@ -60,6 +60,7 @@ class RqIntegration:
         self.include_args = include_args
 
     def setup_once(self) -> None:
+        """Wrap the worker's job run and exception handling, and the queue's enqueue (trace headers)."""
         global _include_args
         try:
             from rq.worker import Worker
@@ -74,6 +75,7 @@ class RqIntegration:
         wrap(Queue, "enqueue_job", _enqueue_job)
 
     def uninstall(self) -> None:
+        """Restore the worker and queue methods."""
         try:
             from rq.worker import Worker
         except ImportError:

@@ -54,6 +54,7 @@ class SqlalchemyIntegration:
     framework_module = "sqlalchemy"
 
     def setup_once(self) -> None:
+        """Listen to every Engine's cursor events and describe failed statements on their error events."""
         try:
             from sqlalchemy import event
             from sqlalchemy.engine import Engine
@@ -65,6 +66,7 @@ class SqlalchemyIntegration:
         add_event_processor(_describe_failure)
 
     def uninstall(self) -> None:
+        """Remove the listeners and the event processor."""
         remove_event_processor(_describe_failure)
         try:
             from sqlalchemy import event

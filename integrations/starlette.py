@@ -62,6 +62,7 @@ class StarletteIntegration:
         self.failed_request_status_codes = failed_status_codes(failed_request_status_codes)
 
     def setup_once(self) -> None:
+        """Patch ``__call__`` of Starlette and its subclasses (FastAPI too, now and later): every app is traced."""
         try:
             from starlette.applications import Starlette
         except ImportError as exc:
@@ -72,6 +73,7 @@ class StarletteIntegration:
         _watch_subclasses(Starlette)
 
     def uninstall(self) -> None:
+        """Restore every patched __call__ and stop watching new subclasses."""
         try:
             from starlette.applications import Starlette
         except ImportError:
