@@ -62,7 +62,7 @@ class StarletteIntegration:
         self.failed_request_status_codes = failed_status_codes(failed_request_status_codes)
 
     def setup_once(self) -> None:
-        """Patch ``__call__`` of Starlette and its subclasses (FastAPI too, now and later): every app is traced."""
+        """Patch ``__call__`` of Starlette and its subclasses (FastAPI too, now and later): no app escapes."""
         try:
             from starlette.applications import Starlette
         except ImportError as exc:
