@@ -18,7 +18,7 @@ from scrubbers.paths import PathState
 from scrubbers.rules import FunctionRule, Rule
 from scrubbers.scan import Hit, Scanner
 
-__all__ = ["ScrubState", "TextScrubber"]
+__all__ = ["ScrubState", "TextScrubber", "is_timestamp"]
 
 _SEP = "\x00"
 CACHE_MAX_ENTRIES = 8192
@@ -30,7 +30,7 @@ _KNOWN_PRIO = -1_000_000  # a copy of a known secret beats any pattern at the sa
 _TIMESTAMP_RE = re.compile(r"\d{4}-\d\d-\d\d[T ]\d\d:\d\d(?::\d\d(?:[.,]\d{1,9})?)?(?:Z|[+-]\d\d:?\d\d)?")
 
 
-def _is_timestamp(t: str) -> bool:
+def is_timestamp(t: str) -> bool:
     """An ISO-8601 timestamp (every breadcrumb has a fresh one): no rule can match inside it."""
     return 16 <= len(t) <= 35 and t[4] == "-" and t[10] in "T " and _TIMESTAMP_RE.fullmatch(t) is not None
 
@@ -94,12 +94,8 @@ class TextScrubber:
         scanner = self.scanner
         if scanner.empty or not texts:
             return {}
-        # the walk already skipped strings known to be clean; timestamps provably hold nothing
+        # the walk already skipped strings known to be clean and (built-in rules only) timestamps
         parts = list(dict.fromkeys(texts))
-        if self.builtin_only:
-            parts = [t for t in parts if not _is_timestamp(t)]
-        if not parts:
-            return {}
         found: dict[int, list[Hit]] = {}
         dirty = self.dirty
         if dirty:
@@ -178,9 +174,12 @@ class TextScrubber:
         if len(clean) > CACHE_MAX_ENTRIES:
             self.clean_old = clean
             self.clean = clean = {}
-        for k, t in enumerate(parts):
-            if len(t) <= CACHE_MAX_LEN and k not in found:
-                clean[t] = None
+        if found:
+            for k, t in enumerate(parts):
+                if len(t) <= CACHE_MAX_LEN and k not in found:
+                    clean[t] = None
+        else:
+            clean.update(dict.fromkeys([t for t in parts if len(t) <= CACHE_MAX_LEN]))
 
     def _apply_hits(
         self, text: str, hits: list[Hit], counts: dict[str, int]

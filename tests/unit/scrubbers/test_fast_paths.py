@@ -16,7 +16,7 @@ import scrubbers
 import scrubbers.text as text_mod
 from scrubbers import Action, PatternRule
 from scrubbers.actions import REMARK_CODE, is_placeholder
-from scrubbers.scan import first_chars
+from scrubbers.scan import first_chars, min_width
 
 F = "[Filtered]"
 AKIA = "AKIA" + "ABCDEFGHIJKLMNOP"  # synthetic, format-valid shape only
@@ -54,6 +54,16 @@ class TestAnchoredDispatch:
         assert first_chars(by_id["us-ssn"]) is None  # starts with \d: a category, not a set
         case_insensitive = PatternRule(id="ci", pattern=r"(?i)tok_[a-z0-9]{20}")
         assert first_chars(case_insensitive) is None
+
+    def test_token_exactly_as_long_as_the_shortest_match_is_caught(self) -> None:
+        """Token runs shorter than every candidate rule's shortest match are skipped, no others."""
+        by_id = {r.id: r for r in scrubbers.DEFAULT if isinstance(r, PatternRule)}
+        assert min_width(by_id["aws-access-key-id"]) == len(AKIA) == 20
+        assert min_width(PatternRule(id="short", pattern=r"x{1,9}y?")) == 1
+        for text in (AKIA, f"({AKIA})", f"k={AKIA}"):
+            assert scrubbers.scrub_event({"message": text})["message"] == text.replace(AKIA, F)
+        ev: dict[str, Any] = {"message": f"ids {AKIA[:19]} 1701742917.5349474 api.internal.example"}
+        assert scrubbers.scrub_event(ev) == ev
 
     def test_rule_without_known_first_char_still_runs(self) -> None:
         """A custom anchored token rule led by a category is tried at every token run."""
