@@ -55,6 +55,8 @@ class TextScrubber:
         # their pattern hits are kept under the string's hash and checked against a keyed digest,
         # so the cache never holds the secret itself.
         self.dirty: dict[int, tuple[bytes, list[Hit]]] = {}
+        # hashes of strings with a finding seen once: the digest is paid only when one recurs
+        self.dirty_once: dict[int, None] = {}
         self._salt = os.urandom(16)
         # Scrubbed results already re-scanned clean (they hold no secret: they are what is sent).
         self.rescanned: dict[str, None] = {}
@@ -71,9 +73,16 @@ class TextScrubber:
     def _remember_dirty(self, text: str, hits: list[Hit]) -> None:
         if len(text) > CACHE_MAX_LEN:
             return
+        h = hash(text)
+        once = self.dirty_once
+        if h not in once:
+            if len(once) >= DIRTY_MAX_ENTRIES:
+                once.clear()
+            once[h] = None
+            return
         if len(self.dirty) >= DIRTY_MAX_ENTRIES:
             self.dirty.clear()
-        self.dirty[hash(text)] = (self._digest(text), list(hits))
+        self.dirty[h] = (self._digest(text), list(hits))
 
     def scan(self, text: str) -> list[Hit]:
         """Every hit in one string."""
@@ -98,7 +107,7 @@ class TextScrubber:
         parts = list(dict.fromkeys(texts))
         found: dict[int, list[Hit]] = {}
         dirty = self.dirty
-        if dirty:
+        if dirty and not dirty.keys().isdisjoint(map(hash, parts)):
             # strings that had a finding before: reuse their hits, scan only the rest
             fresh: list[str] = []
             reused: list[tuple[str, list[Hit]]] = []

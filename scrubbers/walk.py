@@ -457,7 +457,9 @@ class Walk:
             self.whole(cls, v, 1, v[1], chain)
             return True
         if hits:
-            self.value(v, 1, v[1], chain, depth + 1, None)
+            # walk the pair as the list it is (as the next scrub will see it, with the scrubbed
+            # name): a value that is itself a [name, value] pair is judged as one
+            self.list_(v, chain, depth + 1, None)
             return True
         return False
 

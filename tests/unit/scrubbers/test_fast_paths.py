@@ -131,9 +131,11 @@ class TestDirtyCache:
     def test_cache_keeps_digests_not_secrets(self) -> None:
         """What the engine remembers about strings with a finding never holds the secret itself."""
         engine = scrubbers.compile_rules()
-        engine.scrub_in_place({"message": f"id {AKIA}", "extra": {"a": f"id {AKIA}!"}})
-        assert engine.text.dirty
-        remembered = repr(engine.text.dirty) + repr(engine.text.clean) + repr(engine.text.rescanned)
+        for _ in range(2):  # remembered from its second sighting on
+            engine.scrub_in_place({"message": f"id {AKIA}", "extra": {"a": f"id {AKIA}!"}})
+        assert len(engine.text.dirty) == 2
+        text = engine.text
+        remembered = repr(text.dirty) + repr(text.dirty_once) + repr(text.clean) + repr(text.rescanned)
         assert AKIA not in remembered and AKIA[4:12] not in remembered
 
     def test_a_forged_hash_entry_is_not_trusted(self) -> None:
@@ -176,3 +178,17 @@ class TestCheapLookups:
     )
     def test_is_placeholder(self, value: str, expected: bool) -> None:
         assert is_placeholder(value) is expected
+
+
+class TestIdempotence:
+    @pytest.mark.parametrize("send_default_pii", [False, True])
+    def test_pair_inside_a_pair_with_a_secret_in_its_name(self, send_default_pii: bool) -> None:
+        """Scrubbing twice changes nothing (Hypothesis found this one): a ``[name, value]`` pair
+        whose name held a secret and whose value is itself a ``["PASSWORD", ...]`` pair."""
+        engine = scrubbers.compile_rules(send_default_pii=send_default_pii)
+        once: dict[str, Any] = {"extra": [None, ["PASSWORD=A", ["PASSWORD", "hunter2"]]]}
+        engine.scrub_in_place(once)
+        assert once["extra"] == [None, [f"PASSWORD={F}", ["PASSWORD", F]]]
+        twice = copy.deepcopy(once)
+        engine.scrub_in_place(twice)
+        assert twice["extra"] == once["extra"]
