@@ -11,6 +11,7 @@ import hashlib
 import os
 import re
 from bisect import bisect_right
+from itertools import accumulate
 from typing import Any, Callable
 
 from scrubbers.actions import REMARK_CODE, is_placeholder, replacement
@@ -24,10 +25,16 @@ _SEP = "\x00"
 CACHE_MAX_ENTRIES = 8192
 CACHE_MAX_LEN = 2048
 DIRTY_MAX_ENTRIES = 2048
+_PLUS_ONE = (1).__add__
 _KNOWN_PRIO = -1_000_000  # a copy of a known secret beats any pattern at the same place
 
 
 _TIMESTAMP_RE = re.compile(r"\d{4}-\d\d-\d\d[T ]\d\d:\d\d(?::\d\d(?:[.,]\d{1,9})?)?(?:Z|[+-]\d\d:?\d\d)?")
+
+
+def _starts(parts: list[str]) -> list[int]:
+    """Where each part begins in ``_SEP.join(parts)`` (plus one past the end), without a Python loop."""
+    return list(accumulate(map(_PLUS_ONE, map(len, parts)), initial=0))
 
 
 def is_timestamp(t: str) -> bool:
@@ -127,11 +134,7 @@ class TextScrubber:
         nfresh = len(fresh)
         hits = scanner.scan(_SEP.join(fresh)) if len(fresh) < len(parts) else scanner.scan(blob)
         if hits:
-            starts: list[int] = []
-            off = 0
-            for t in parts:
-                starts.append(off)
-                off += len(t) + 1
+            starts = _starts(parts)
             rescan: set[int] = set()
             for hit in hits:
                 a, b = hit[0], hit[1]
@@ -145,8 +148,8 @@ class TextScrubber:
                         k += 1
             for k in rescan:
                 found[k] = scanner.scan(parts[k])
-        for k in range(nfresh):
-            if k in found and len(parts[k]) <= CACHE_MAX_LEN:
+        for k in [k for k in found if k < nfresh]:
+            if len(parts[k]) <= CACHE_MAX_LEN:
                 self._remember_dirty(parts[k], found[k])
         if known:
             self._find_known(blob, parts, known, found)
@@ -165,10 +168,7 @@ class TextScrubber:
             pos = blob.find(secret)
             while pos >= 0:
                 if not starts:
-                    off = 0
-                    for t in parts:
-                        starts.append(off)
-                        off += len(t) + 1
+                    starts = _starts(parts)
                 k = bisect_right(starts, pos) - 1
                 local = pos - starts[k]
                 if local + len(secret) <= len(parts[k]):
@@ -183,12 +183,15 @@ class TextScrubber:
         if len(clean) > CACHE_MAX_ENTRIES:
             self.clean_old = clean
             self.clean = clean = {}
-        if found:
-            for k, t in enumerate(parts):
-                if len(t) <= CACHE_MAX_LEN and k not in found:
-                    clean[t] = None
-        else:
-            clean.update(dict.fromkeys([t for t in parts if len(t) <= CACHE_MAX_LEN]))
+        if max(map(len, parts), default=0) <= CACHE_MAX_LEN:
+            # all short (the usual case): add them all, then take back the ones with a finding
+            clean.update(dict.fromkeys(parts))
+            for k in found:
+                clean.pop(parts[k], None)
+            return
+        for k, t in enumerate(parts):
+            if len(t) <= CACHE_MAX_LEN and k not in found:
+                clean[t] = None
 
     def _apply_hits(
         self, text: str, hits: list[Hit], counts: dict[str, int]
