@@ -1,6 +1,6 @@
 """Scrub throughput: CodeRadar's scrubbers engine vs sentry-sdk's EventScrubber, side by side.
 
-    .venv/bin/python benchmarks/bench_scrub.py [--events 400] [--rounds 5] [--seed 7] [--cpu]
+    .venv/bin/python benchmarks/bench_scrub.py [--events 400] [--rounds 5] [--seed 7] [--cpu] [--suite]
 
 Each event is realistic and varied: an exception 5 frames deep with locals and source context
 (drawn from a pool of 25 code locations, as a real app repeats its code paths), a request with
@@ -10,7 +10,9 @@ is not timed). Our engine does key AND value scrubbing of every string; sentry's
 does key-only scrubbing of fixed places (``recursive=False`` is sentry-sdk's default; the
 ``recursive=True`` row walks every dict). "cold" compiles a new engine per round, so its string
 cache starts empty; "warm" reuses one engine, as a long-running process does.
-Prints a Markdown table with events/s, MB/s of event JSON and the time ratio to sentry.
+Prints a Markdown table with events/s, MB/s of event JSON and the time ratio to sentry;
+``--suite`` adds a second table for the suite's event (``benchmarks/scenarios.py``), the same
+event scrubbed over and over, as in a burst of one error.
 """
 
 from __future__ import annotations
@@ -208,20 +210,38 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="time with process CPU time and report the best round (steadier on a shared, loaded machine)",
     )
+    parser.add_argument(
+        "--suite",
+        action="store_true",
+        help="also time the suite's event (benchmarks/scenarios.py, as our pipeline hands it to the scrubber)",
+    )
     args = parser.parse_args(argv)
     global _CLOCK
     if args.cpu:
         _CLOCK = time.process_time
     pick = min if args.cpu else statistics.median
 
-    from sentry_sdk.scrubber import EventScrubber
-
     rng = random.Random(args.seed)
     pool = _code_pool(rng)
     events = [make_event(rng, pool) for _ in range(args.events)]
     payload = [json.dumps(e) for e in events]
-    mb = sum(len(p) for p in payload) / 1e6
 
+    tables = [("varied events", payload)]
+    if args.suite:
+        from benchmarks.scenarios import pre_scrub_event
+
+        tables.append(("the suite's event, repeated", [json.dumps(pre_scrub_event())] * args.events))
+    for title, payloads in tables:
+        if len(tables) > 1:
+            print(f"### {title}\n")
+        _table(payloads, args, pick)
+    return 0
+
+
+def _table(payload: list[str], args: argparse.Namespace, pick: Callable[[list[float]], float]) -> None:
+    from sentry_sdk.scrubber import EventScrubber
+
+    mb = sum(len(p) for p in payload) / 1e6
     warm_engine = scrubbers.compile_rules()
     contenders: dict[str, Callable[[], Callable[[dict[str, Any]], Any]]] = {
         "sentry-sdk EventScrubber() (key-only, default)": lambda: EventScrubber().scrub_event,
@@ -251,7 +271,7 @@ def main(argv: list[str] | None = None) -> int:
             f"| {name} | {args.events / t:,.0f} | {mb / t:,.1f} | {t / args.events * 1e6:,.1f} "
             f"| {t / base:.2f} | {t / base_rec:.2f} |"
         )
-    return 0
+    print()
 
 
 if __name__ == "__main__":

@@ -132,6 +132,15 @@ def first_chars(rule: PatternRule) -> FrozenSet[str] | None:
         return None
 
 
+def min_width(rule: PatternRule) -> int:
+    """The fewest characters a match of ``rule`` can span (0 when unknown)."""
+    try:
+        width = _sre_parse.parse(rule.pattern, rule.flags).getwidth()[0]
+    except Exception:  # an unexpected parser shape: assume it can be short
+        return 0
+    return max(0, min(int(width), 1 << 20))
+
+
 class _Alt:
     __slots__ = ("group", "index", "prio", "rule", "secret_groups")
 
@@ -249,10 +258,12 @@ class _Group:
         self._rest = rest
         self._tag = tag
         self._firsts = [first_chars(r) for r, _ in rest]
-        self._by_char: dict[str, _Combined | None] = {}
+        self._widths = [min_width(r) for r, _ in rest]
+        # per first character: the rules that can start with it, and the shortest match any of them has
+        self._by_char: dict[str, tuple[_Combined | None, int]] = {}
         self._by_subset: dict[tuple[int, ...], _Combined | None] = {}
 
-    def _for_char(self, ch: str) -> _Combined | None:
+    def _for_char(self, ch: str) -> tuple[_Combined | None, int]:
         subset = tuple(i for i, first in enumerate(self._firsts) if first is None or ch in first)
         try:
             combined = self._by_subset[subset]
@@ -262,8 +273,9 @@ class _Group:
             self._by_subset[subset] = combined
         if len(self._by_char) > 1024:
             self._by_char.clear()
-        self._by_char[ch] = combined
-        return combined
+        entry = (combined, min((self._widths[i] for i in subset), default=0))
+        self._by_char[ch] = entry
+        return entry
 
     def _spans(self, view: str, pf: re.Pattern[str]) -> Iterable[tuple[int, int]]:
         words = self.words
@@ -286,8 +298,10 @@ class _Group:
             by_char = self._by_char
             for s, e in self._spans(view, pf):
                 ch = text[s]
-                sub = by_char[ch] if ch in by_char else self._for_char(ch)
-                if sub is not None:
+                sub, width = by_char[ch] if ch in by_char else self._for_char(ch)
+                # the match is tried inside [s, e) only: a span shorter than every rule's shortest
+                # match cannot hold one (a float, a host name, a 32-digit hex id)
+                if sub is not None and e - s >= width:
                     cm = sub.rx.match(text, s, e)
                     if cm is not None:
                         hit = sub._resolve(cm, text, e)

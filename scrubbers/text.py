@@ -11,6 +11,7 @@ import hashlib
 import os
 import re
 from bisect import bisect_right
+from itertools import accumulate
 from typing import Any, Callable
 
 from scrubbers.actions import REMARK_CODE, is_placeholder, replacement
@@ -18,19 +19,25 @@ from scrubbers.paths import PathState
 from scrubbers.rules import FunctionRule, Rule
 from scrubbers.scan import Hit, Scanner
 
-__all__ = ["ScrubState", "TextScrubber"]
+__all__ = ["ScrubState", "TextScrubber", "is_timestamp"]
 
 _SEP = "\x00"
 CACHE_MAX_ENTRIES = 8192
 CACHE_MAX_LEN = 2048
 DIRTY_MAX_ENTRIES = 2048
+_PLUS_ONE = (1).__add__
 _KNOWN_PRIO = -1_000_000  # a copy of a known secret beats any pattern at the same place
 
 
 _TIMESTAMP_RE = re.compile(r"\d{4}-\d\d-\d\d[T ]\d\d:\d\d(?::\d\d(?:[.,]\d{1,9})?)?(?:Z|[+-]\d\d:?\d\d)?")
 
 
-def _is_timestamp(t: str) -> bool:
+def _starts(parts: list[str]) -> list[int]:
+    """Where each part begins in ``_SEP.join(parts)`` (plus one past the end), without a Python loop."""
+    return list(accumulate(map(_PLUS_ONE, map(len, parts)), initial=0))
+
+
+def is_timestamp(t: str) -> bool:
     """An ISO-8601 timestamp (every breadcrumb has a fresh one): no rule can match inside it."""
     return 16 <= len(t) <= 35 and t[4] == "-" and t[10] in "T " and _TIMESTAMP_RE.fullmatch(t) is not None
 
@@ -55,6 +62,8 @@ class TextScrubber:
         # their pattern hits are kept under the string's hash and checked against a keyed digest,
         # so the cache never holds the secret itself.
         self.dirty: dict[int, tuple[bytes, list[Hit]]] = {}
+        # hashes of strings with a finding seen once: the digest is paid only when one recurs
+        self.dirty_once: dict[int, None] = {}
         self._salt = os.urandom(16)
         # Scrubbed results already re-scanned clean (they hold no secret: they are what is sent).
         self.rescanned: dict[str, None] = {}
@@ -71,9 +80,16 @@ class TextScrubber:
     def _remember_dirty(self, text: str, hits: list[Hit]) -> None:
         if len(text) > CACHE_MAX_LEN:
             return
+        h = hash(text)
+        once = self.dirty_once
+        if h not in once:
+            if len(once) >= DIRTY_MAX_ENTRIES:
+                once.clear()
+            once[h] = None
+            return
         if len(self.dirty) >= DIRTY_MAX_ENTRIES:
             self.dirty.clear()
-        self.dirty[hash(text)] = (self._digest(text), list(hits))
+        self.dirty[h] = (self._digest(text), list(hits))
 
     def scan(self, text: str) -> list[Hit]:
         """Every hit in one string."""
@@ -94,15 +110,11 @@ class TextScrubber:
         scanner = self.scanner
         if scanner.empty or not texts:
             return {}
-        # the walk already skipped strings known to be clean; timestamps provably hold nothing
+        # the walk already skipped strings known to be clean and (built-in rules only) timestamps
         parts = list(dict.fromkeys(texts))
-        if self.builtin_only:
-            parts = [t for t in parts if not _is_timestamp(t)]
-        if not parts:
-            return {}
         found: dict[int, list[Hit]] = {}
         dirty = self.dirty
-        if dirty:
+        if dirty and not dirty.keys().isdisjoint(map(hash, parts)):
             # strings that had a finding before: reuse their hits, scan only the rest
             fresh: list[str] = []
             reused: list[tuple[str, list[Hit]]] = []
@@ -122,11 +134,7 @@ class TextScrubber:
         nfresh = len(fresh)
         hits = scanner.scan(_SEP.join(fresh)) if len(fresh) < len(parts) else scanner.scan(blob)
         if hits:
-            starts: list[int] = []
-            off = 0
-            for t in parts:
-                starts.append(off)
-                off += len(t) + 1
+            starts = _starts(parts)
             rescan: set[int] = set()
             for hit in hits:
                 a, b = hit[0], hit[1]
@@ -140,8 +148,8 @@ class TextScrubber:
                         k += 1
             for k in rescan:
                 found[k] = scanner.scan(parts[k])
-        for k in range(nfresh):
-            if k in found and len(parts[k]) <= CACHE_MAX_LEN:
+        for k in [k for k in found if k < nfresh]:
+            if len(parts[k]) <= CACHE_MAX_LEN:
                 self._remember_dirty(parts[k], found[k])
         if known:
             self._find_known(blob, parts, known, found)
@@ -160,10 +168,7 @@ class TextScrubber:
             pos = blob.find(secret)
             while pos >= 0:
                 if not starts:
-                    off = 0
-                    for t in parts:
-                        starts.append(off)
-                        off += len(t) + 1
+                    starts = _starts(parts)
                 k = bisect_right(starts, pos) - 1
                 local = pos - starts[k]
                 if local + len(secret) <= len(parts[k]):
@@ -178,6 +183,12 @@ class TextScrubber:
         if len(clean) > CACHE_MAX_ENTRIES:
             self.clean_old = clean
             self.clean = clean = {}
+        if max(map(len, parts), default=0) <= CACHE_MAX_LEN:
+            # all short (the usual case): add them all, then take back the ones with a finding
+            clean.update(dict.fromkeys(parts))
+            for k in found:
+                clean.pop(parts[k], None)
+            return
         for k, t in enumerate(parts):
             if len(t) <= CACHE_MAX_LEN and k not in found:
                 clean[t] = None

@@ -16,7 +16,7 @@ from scrubbers.logentry import scrub_arguments
 from scrubbers.meta import add_remarks
 from scrubbers.paths import PathState
 from scrubbers.rules import Action, KeyRule, PatternRule, Rule
-from scrubbers.text import ScrubState, WeakKey
+from scrubbers.text import ScrubState, WeakKey, is_timestamp
 
 __all__ = ["MAX_DEPTH", "Walk", "fail_closed"]
 
@@ -264,6 +264,9 @@ class Walk:
         leaves_append = self.leaves.append
         texts_append = self.texts.append
         skip_short = self.skip_short
+        # identifiers under 16 characters and ISO timestamps hold nothing the built-in rules find
+        # (checked here, while the string is hot in the cache, not in a second pass)
+        is_ts = is_timestamp
         funcs = self.funcs
         allow = self.allow
         whole = self.whole
@@ -288,7 +291,7 @@ class Walk:
                             if v and not custom(d, k, v, chain):
                                 leaves_append((d, k, chain))
                                 texts_append(v)
-                        elif not (v in clean or (skip_short and len(v) < 16 and v.isidentifier())):
+                        elif not (v in clean or (skip_short and (v.isidentifier() if len(v) < 16 else is_ts(v)))):
                             if v in old:
                                 clean[v] = None  # a recurring string: keep it young
                             else:
@@ -348,7 +351,7 @@ class Walk:
                         if v and not custom(d, k, v, chain):
                             leaves_append((d, k, chain))
                             texts_append(v)
-                    elif not (v in clean or (skip_short and len(v) < 16 and v.isidentifier())):
+                    elif not (v in clean or (skip_short and (v.isidentifier() if len(v) < 16 else is_ts(v)))):
                         if v in old:
                             clean[v] = None
                         else:
@@ -388,7 +391,7 @@ class Walk:
                         if v and not custom(lst, i, v, chain):
                             leaves_append((lst, i, chain))
                             texts_append(v)
-                    elif not (v in clean or (skip_short and len(v) < 16 and v.isidentifier())):
+                    elif not (v in clean or (skip_short and (v.isidentifier() if len(v) < 16 else is_ts(v)))):
                         if v in old:
                             clean[v] = None
                         else:
@@ -454,7 +457,9 @@ class Walk:
             self.whole(cls, v, 1, v[1], chain)
             return True
         if hits:
-            self.value(v, 1, v[1], chain, depth + 1, None)
+            # walk the pair as the list it is (as the next scrub will see it, with the scrubbed
+            # name): a value that is itself a [name, value] pair is judged as one
+            self.list_(v, chain, depth + 1, None)
             return True
         return False
 

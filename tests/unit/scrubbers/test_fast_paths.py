@@ -16,7 +16,7 @@ import scrubbers
 import scrubbers.text as text_mod
 from scrubbers import Action, PatternRule
 from scrubbers.actions import REMARK_CODE, is_placeholder
-from scrubbers.scan import first_chars
+from scrubbers.scan import first_chars, min_width
 
 F = "[Filtered]"
 AKIA = "AKIA" + "ABCDEFGHIJKLMNOP"  # synthetic, format-valid shape only
@@ -54,6 +54,16 @@ class TestAnchoredDispatch:
         assert first_chars(by_id["us-ssn"]) is None  # starts with \d: a category, not a set
         case_insensitive = PatternRule(id="ci", pattern=r"(?i)tok_[a-z0-9]{20}")
         assert first_chars(case_insensitive) is None
+
+    def test_token_exactly_as_long_as_the_shortest_match_is_caught(self) -> None:
+        """Token runs shorter than every candidate rule's shortest match are skipped, no others."""
+        by_id = {r.id: r for r in scrubbers.DEFAULT if isinstance(r, PatternRule)}
+        assert min_width(by_id["aws-access-key-id"]) == len(AKIA) == 20
+        assert min_width(PatternRule(id="short", pattern=r"x{1,9}y?")) == 1
+        for text in (AKIA, f"({AKIA})", f"k={AKIA}"):
+            assert scrubbers.scrub_event({"message": text})["message"] == text.replace(AKIA, F)
+        ev: dict[str, Any] = {"message": f"ids {AKIA[:19]} 1701742917.5349474 api.internal.example"}
+        assert scrubbers.scrub_event(ev) == ev
 
     def test_rule_without_known_first_char_still_runs(self) -> None:
         """A custom anchored token rule led by a category is tried at every token run."""
@@ -121,9 +131,11 @@ class TestDirtyCache:
     def test_cache_keeps_digests_not_secrets(self) -> None:
         """What the engine remembers about strings with a finding never holds the secret itself."""
         engine = scrubbers.compile_rules()
-        engine.scrub_in_place({"message": f"id {AKIA}", "extra": {"a": f"id {AKIA}!"}})
-        assert engine.text.dirty
-        remembered = repr(engine.text.dirty) + repr(engine.text.clean) + repr(engine.text.rescanned)
+        for _ in range(2):  # remembered from its second sighting on
+            engine.scrub_in_place({"message": f"id {AKIA}", "extra": {"a": f"id {AKIA}!"}})
+        assert len(engine.text.dirty) == 2
+        text = engine.text
+        remembered = repr(text.dirty) + repr(text.dirty_once) + repr(text.clean) + repr(text.rescanned)
         assert AKIA not in remembered and AKIA[4:12] not in remembered
 
     def test_a_forged_hash_entry_is_not_trusted(self) -> None:
@@ -166,3 +178,17 @@ class TestCheapLookups:
     )
     def test_is_placeholder(self, value: str, expected: bool) -> None:
         assert is_placeholder(value) is expected
+
+
+class TestIdempotence:
+    @pytest.mark.parametrize("send_default_pii", [False, True])
+    def test_pair_inside_a_pair_with_a_secret_in_its_name(self, send_default_pii: bool) -> None:
+        """Scrubbing twice changes nothing (Hypothesis found this one): a ``[name, value]`` pair
+        whose name held a secret and whose value is itself a ``["PASSWORD", ...]`` pair."""
+        engine = scrubbers.compile_rules(send_default_pii=send_default_pii)
+        once: dict[str, Any] = {"extra": [None, ["PASSWORD=A", ["PASSWORD", "hunter2"]]]}
+        engine.scrub_in_place(once)
+        assert once["extra"] == [None, [f"PASSWORD={F}", ["PASSWORD", F]]]
+        twice = copy.deepcopy(once)
+        engine.scrub_in_place(twice)
+        assert twice["extra"] == once["extra"]
