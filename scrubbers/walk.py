@@ -82,6 +82,7 @@ class Walk:
         self._build()
 
     def run(self) -> None:
+        """Walk the whole event once: log entries first (template context), then every value; remarks go to _meta."""
         text_scrubber = self.text
         event = self.event
         meta = event.pop(_META, None)
@@ -129,6 +130,7 @@ class Walk:
                     self.log_entry(data["logentry"], crumb, "message", (((here, "data"), "logentry")), here)
 
     def log_entry(self, entry: dict[Any, Any], holder: dict[Any, Any], fkey: str, chain: Chain, hchain: Chain) -> None:
+        """Scrub one logentry's params by their placeholders' context, and its formatted text to match."""
         template = entry.get("message")
         params = entry.get("params")
         if type(params) is tuple:
@@ -240,6 +242,7 @@ class Walk:
         return info
 
     def renamed(self, d: dict[Any, Any], k: Any, hits: Any, chain: Chain) -> str:
+        """A key whose text held a secret, rewritten (and made unique in its dict)."""
         text = k if isinstance(k, str) else str(k)
         new, rem = self.text.rewrite(text, list(hits), self.counts)
         base = new
@@ -500,6 +503,7 @@ class Walk:
                 self.texts.append(text)
 
     def too_deep(self, node: Any, chain: Chain) -> None:
+        """Empty a container nested past the depth limit, and say so in _meta (what cannot be walked is not sent)."""
         node.clear()
         self.counts["max-depth"] = self.counts.get("max-depth", 0) + 1
         self.remarks.append((path_of(chain), [["max-depth", "x"]], None))
