@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import re
 from bisect import bisect_right
 from itertools import accumulate
 from typing import Any, Callable
@@ -19,7 +18,7 @@ from scrubbers.paths import PathState
 from scrubbers.rules import FunctionRule, Rule
 from scrubbers.scan import Hit, Scanner
 
-__all__ = ["ScrubState", "TextScrubber", "is_timestamp"]
+__all__ = ["TIMESTAMP_DIGITS", "TIMESTAMP_SHAPES", "ScrubState", "TextScrubber", "is_timestamp"]
 
 _SEP = "\x00"
 CACHE_MAX_ENTRIES = 8192
@@ -29,7 +28,16 @@ _PLUS_ONE = (1).__add__
 _KNOWN_PRIO = -1_000_000  # a copy of a known secret beats any pattern at the same place
 
 
-_TIMESTAMP_RE = re.compile(r"\d{4}-\d\d-\d\d[T ]\d\d:\d\d(?::\d\d(?:[.,]\d{1,9})?)?(?:Z|[+-]\d\d:?\d\d)?")
+# ISO-8601 timestamps, ``YYYY-MM-DD[T ]HH:MM[:SS[.f{1,9}]][Z|±HH[:]MM]``, as their digit
+# shapes: a set lookup on the string with every ASCII digit turned into "0" is three times
+# cheaper than a regex fullmatch (and breadcrumbs bring fresh ones with every event).
+TIMESTAMP_DIGITS = bytes.maketrans(b"123456789", b"000000000")
+TIMESTAMP_SHAPES = frozenset(
+    f"0000-00-00{sep}00:00{sec}{zone}".encode()
+    for sep in "T "
+    for sec in ("", ":00", *(f":00{dot}{'0' * n}" for dot in ".," for n in range(1, 10)))
+    for zone in ("", "Z", "+00:00", "+0000", "-00:00", "-0000")
+)
 
 
 def _starts(parts: list[str]) -> list[int]:
@@ -39,7 +47,11 @@ def _starts(parts: list[str]) -> list[int]:
 
 def is_timestamp(t: str) -> bool:
     """An ISO-8601 timestamp (every breadcrumb has a fresh one): no rule can match inside it."""
-    return 16 <= len(t) <= 35 and t[4] == "-" and t[10] in "T " and _TIMESTAMP_RE.fullmatch(t) is not None
+    return (
+        16 <= len(t) <= 35
+        and t[4] == "-"
+        and t.encode("latin-1", "replace").translate(TIMESTAMP_DIGITS) in TIMESTAMP_SHAPES
+    )
 
 
 class TextScrubber:

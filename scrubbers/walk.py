@@ -16,7 +16,7 @@ from scrubbers.logentry import scrub_arguments
 from scrubbers.meta import add_remarks
 from scrubbers.paths import PathState
 from scrubbers.rules import Action, KeyRule, PatternRule, Rule
-from scrubbers.text import ScrubState, WeakKey, is_timestamp
+from scrubbers.text import TIMESTAMP_DIGITS, TIMESTAMP_SHAPES, ScrubState, WeakKey
 
 __all__ = ["MAX_DEPTH", "Walk", "fail_closed"]
 
@@ -69,7 +69,7 @@ class Walk:
         self.classify = state.classify
         self.event = event
         self.counts = counts
-        self.leaves: list[tuple[Any, Any, Chain]] = []
+        self.leaves: list[Any] = []  # flat (container, key, chain) triples: no tuple kept per string
         self.texts: list[str] = []
         self.remarks: list[tuple[tuple[Any, ...], list[list[Any]], int | None]] = []
         self.known: dict[str, Rule] = {}  # values filtered by a key rule in this event
@@ -96,7 +96,7 @@ class Walk:
                 found = text_scrubber.scan_many(self.texts, self.known)
                 for i, hits in found.items():
                     if hits:
-                        container, key, chain = self.leaves[i]
+                        container, key, chain = self.leaves[3 * i : 3 * i + 3]
                         text = self.texts[i]
                         new, rem = text_scrubber.rewrite(text, hits, self.counts)
                         container[key] = new
@@ -264,12 +264,14 @@ class Walk:
         kinfo_get = self.kinfo.get
         clean = self.clean
         old = self.clean_old
-        leaves_append = self.leaves.append
+        leaves_extend = self.leaves.extend
         texts_append = self.texts.append
         skip_short = self.skip_short
         # identifiers under 16 characters and ISO timestamps hold nothing the built-in rules find
         # (checked here, while the string is hot in the cache, not in a second pass)
-        is_ts = is_timestamp
+        # text.is_timestamp, inlined: most candidates fail at v[4]
+        ts_digits = TIMESTAMP_DIGITS
+        ts_shapes = TIMESTAMP_SHAPES
         funcs = self.funcs
         allow = self.allow
         whole = self.whole
@@ -292,13 +294,27 @@ class Walk:
                     if t is str:
                         if funcs:
                             if v and not custom(d, k, v, chain):
-                                leaves_append((d, k, chain))
+                                leaves_extend((d, k, chain))
                                 texts_append(v)
-                        elif not (v in clean or (skip_short and (v.isidentifier() if len(v) < 16 else is_ts(v)))):
+                        elif not (
+                            v in clean
+                            or (
+                                skip_short
+                                and (
+                                    v.isidentifier()
+                                    if len(v) < 16
+                                    else (
+                                        len(v) <= 35
+                                        and v[4] == "-"
+                                        and v.encode("latin-1", "replace").translate(ts_digits) in ts_shapes
+                                    )
+                                )
+                            )
+                        ):
                             if v in old:
                                 clean[v] = None  # a recurring string: keep it young
                             else:
-                                leaves_append((d, k, chain))
+                                leaves_extend((d, k, chain))
                                 texts_append(v)
                     elif t is dict:
                         dict_(v, (chain, k), depth + 1, None)
@@ -352,13 +368,27 @@ class Walk:
                 if t is str:
                     if funcs:
                         if v and not custom(d, k, v, chain):
-                            leaves_append((d, k, chain))
+                            leaves_extend((d, k, chain))
                             texts_append(v)
-                    elif not (v in clean or (skip_short and (v.isidentifier() if len(v) < 16 else is_ts(v)))):
+                    elif not (
+                        v in clean
+                        or (
+                            skip_short
+                            and (
+                                v.isidentifier()
+                                if len(v) < 16
+                                else (
+                                    len(v) <= 35
+                                    and v[4] == "-"
+                                    and v.encode("latin-1", "replace").translate(ts_digits) in ts_shapes
+                                )
+                            )
+                        )
+                    ):
                         if v in old:
                             clean[v] = None
                         else:
-                            leaves_append((d, k, chain))
+                            leaves_extend((d, k, chain))
                             texts_append(v)
                 elif t is dict:
                     dict_(v, (chain, k), depth + 1, sub)
@@ -392,13 +422,27 @@ class Walk:
                 if t is str:
                     if funcs:
                         if v and not custom(lst, i, v, chain):
-                            leaves_append((lst, i, chain))
+                            leaves_extend((lst, i, chain))
                             texts_append(v)
-                    elif not (v in clean or (skip_short and (v.isidentifier() if len(v) < 16 else is_ts(v)))):
+                    elif not (
+                        v in clean
+                        or (
+                            skip_short
+                            and (
+                                v.isidentifier()
+                                if len(v) < 16
+                                else (
+                                    len(v) <= 35
+                                    and v[4] == "-"
+                                    and v.encode("latin-1", "replace").translate(ts_digits) in ts_shapes
+                                )
+                            )
+                        )
+                    ):
                         if v in old:
                             clean[v] = None
                         else:
-                            leaves_append((lst, i, chain))
+                            leaves_extend((lst, i, chain))
                             texts_append(v)
                 elif t is dict:
                     dict_(v, (chain, i), depth + 1, sub)
@@ -473,7 +517,7 @@ class Walk:
             if v:
                 if self.funcs and self.custom(container, key, v, chain):
                     return
-                self.leaves.append((container, key, chain))
+                self.leaves.extend((container, key, chain))
                 self.texts.append(v)
         elif t is dict:
             self.dict_(v, (chain, key), depth + 1, sub)
@@ -499,7 +543,7 @@ class Walk:
             text = bytes(v).decode("utf-8", "replace")
             if text:
                 # scrubbed bytes come back as str; clean ones stay bytes
-                self.leaves.append((container, key, chain))
+                self.leaves.extend((container, key, chain))
                 self.texts.append(text)
 
     def too_deep(self, node: Any, chain: Chain) -> None:
