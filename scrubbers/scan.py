@@ -177,6 +177,19 @@ class _Group:
         self.after = max(r.window[1] for r, _ in rules)
         self.anchored = all(r.window == (0, 0) and r.back is None for r, _ in rules)
         self.starts_at_hit = all(r.anchored for r, _ in rules)
+        # str.find is slow for short words (little to skip): those run as one literal-led regex per
+        # first character ("pass|pwd"). That finds every start when no word has its first
+        # character again (no occurrence can begin inside another); only the starts_at_hit
+        # branch of run() uses it, where a span's start is all that matters.
+        self.word_rxs: list[re.Pattern[str]] = []
+        if self.words is not None and self.starts_at_hit and not self.anchored:
+            short: dict[str, list[str]] = {}
+            for w in self.words:
+                if len(w) <= 4 and w[0] not in w[1:]:
+                    short.setdefault(w[0], []).append(w)
+            self.word_rxs = [re.compile("|".join(map(re.escape, ws))) for ws in short.values()]
+            taken = {w for ws in short.values() for w in ws}
+            self.words = [w for w in self.words if w not in taken]
         self.backs = [(re.compile(r.back), r, prio) for r, prio in rules if r.back is not None]
         rest = [(r, prio) for r, prio in rules if r.back is None]
         self.combined = _Combined(rest, tag) if rest else None
@@ -209,6 +222,8 @@ class _Group:
         if words is None or pf is not self.prefilter:
             return map(_SPAN, pf.finditer(view))
         found: list[tuple[int, int]] = []
+        for rx in self.word_rxs:
+            found.extend(map(_SPAN, rx.finditer(view)))
         for w in words:
             size = len(w)
             i = view.find(w)
