@@ -159,6 +159,7 @@ class _Combined:
 
 
 _PLAIN_WORD_RE = re.compile(r"[A-Za-z0-9_=@ ]+")
+_REGEX_META = frozenset(".^$*+?{}[]\\|()#")
 _SPAN = re.Match.span
 
 
@@ -172,6 +173,11 @@ class _Group:
         # word: re scans an alternation without a literal prefix character by character.
         words = prefilter.split("|")
         self.words = words if all(w and _PLAIN_WORD_RE.fullmatch(w) for w in words) and len(words) > 1 else None
+        if self.words is None and prefilter and not any(c in _REGEX_META for c in prefilter):
+            # one literal: str.find beats re's literal search for one character (memchr) and for
+            # long literals (it skips ahead); it also finds overlapping occurrences (more candidates)
+            if len(prefilter) == 1 or len(prefilter) >= 6:
+                self.words = [prefilter]
         self.prefilter_ci = re.compile(prefilter, re.I) if view == "lower" else None
         self.before = max(r.window[0] for r, _ in rules)
         self.after = max(r.window[1] for r, _ in rules)
