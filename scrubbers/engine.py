@@ -19,13 +19,14 @@ from typing import Any, Iterable, Union
 
 from scrubbers.context import CONTEXT_TOKEN, DEFAULT_CONTEXT_RULES, WEAK_KEY_NAMES
 from scrubbers.credentials import DEFAULT_CREDENTIAL_RULES
+from scrubbers.failsafe import fail_closed
 from scrubbers.keys import KeyClassifier
 from scrubbers.paths import PathMatcher
 from scrubbers.patterns import DEFAULT_PATTERN_RULES
 from scrubbers.rules import Action, FunctionRule, KeyRule, PathRule, PatternRule, RuleList
 from scrubbers.scan import Scanner
 from scrubbers.text import ScrubState, TextScrubber, WeakKey
-from scrubbers.walk import Walk, fail_closed
+from scrubbers.walk import Walk
 
 __all__ = ["Engine", "compile_rules"]
 

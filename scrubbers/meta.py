@@ -10,22 +10,24 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
-__all__ = ["add_remarks"]
+from typing_extensions import TypeAlias
+
+__all__ = ["Remark", "add_remarks", "write_remarks"]
+
+Remark: TypeAlias = "tuple[Any, Any, list[list[Any]], int | None]"
+"""``(parent chain, key, remarks, original length)``: a chain is ``(parent chain, key)`` or ``None``
+for the event root, the walk's linked path that is never turned into a tuple."""
 
 
-def add_remarks(event: dict[str, Any], path: Sequence[object], remarks: list[list[Any]], length: int | None) -> None:
-    """Append ``remarks`` at ``path`` under ``event["_meta"]``; keep an existing ``len``."""
-    meta = event.get("_meta")
-    if type(meta) is not dict:
-        meta = {}
-        event["_meta"] = meta
-    node: dict[str, Any] = meta
-    for key in path:
-        k = key if type(key) is str else str(key)
-        child = node.get(k)
-        if type(child) is not dict:
-            child = node[k] = {}
-        node = child
+def _child(node: dict[str, Any], key: object) -> dict[str, Any]:
+    k = key if type(key) is str else str(key)
+    child = node.get(k)
+    if type(child) is not dict:
+        child = node[k] = {}
+    return child
+
+
+def _append(node: dict[str, Any], remarks: list[list[Any]], length: int | None) -> None:
     entry = node.get("")
     if type(entry) is not dict:
         entry = node[""] = {"rem": remarks}
@@ -37,3 +39,47 @@ def add_remarks(event: dict[str, Any], path: Sequence[object], remarks: list[lis
             entry["rem"] = remarks
     if length is not None and "len" not in entry:
         entry["len"] = length
+
+
+def _root(event: dict[str, Any]) -> dict[str, Any]:
+    meta = event.get("_meta")
+    if type(meta) is not dict:
+        meta = event["_meta"] = {}
+    return meta
+
+
+def add_remarks(event: dict[str, Any], path: Sequence[object], remarks: list[list[Any]], length: int | None) -> None:
+    """Append ``remarks`` at ``path`` under ``event["_meta"]``; keep an existing ``len``."""
+    node = _root(event)
+    for key in path:
+        node = _child(node, key)
+    _append(node, remarks, length)
+
+
+def write_remarks(event: dict[str, Any], remarks: list[Remark]) -> None:
+    """Append every :data:`Remark` of one walk under ``event["_meta"]``.
+
+    Siblings share their parent chain object, so each parent ``_meta`` node is found once (by the
+    chain's identity: every chain is alive while ``remarks`` holds it) rather than once per remark.
+    """
+    if not remarks:
+        return
+    meta = _root(event)
+    nodes: dict[int, dict[str, Any]] = {}
+    for chain, key, rem, length in remarks:
+        node = meta if chain is None else nodes.get(id(chain))
+        if node is None:
+            pending = []
+            up = chain
+            while up is not None and id(up) not in nodes:
+                pending.append(up)
+                up = up[0]
+            node = meta if up is None else nodes[id(up)]
+            for link in reversed(pending):
+                node = nodes[id(link)] = _child(node, link[1])
+        leaf = _child(node, key)
+        entry = leaf.get("")
+        if type(entry) is not dict:
+            leaf[""] = {"rem": rem} if length is None else {"rem": rem, "len": length}
+        else:
+            _append(leaf, rem, length)

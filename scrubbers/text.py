@@ -18,7 +18,7 @@ from scrubbers.paths import PathState
 from scrubbers.rules import FunctionRule, Rule
 from scrubbers.scan import Hit, Scanner
 
-__all__ = ["TIMESTAMP_DIGITS", "TIMESTAMP_SHAPES", "ScrubState", "TextScrubber", "is_timestamp"]
+__all__ = ["TIMESTAMP_DIGITS", "TIMESTAMP_SHAPES", "ScrubState", "TextScrubber", "is_skippable"]
 
 _SEP = "\x00"
 CACHE_MAX_ENTRIES = 8192
@@ -45,13 +45,17 @@ def _starts(parts: list[str]) -> list[int]:
     return list(accumulate(map(_PLUS_ONE, map(len, parts)), initial=0))
 
 
-def is_timestamp(t: str) -> bool:
-    """An ISO-8601 timestamp (every breadcrumb has a fresh one): no rule can match inside it."""
-    return (
-        16 <= len(t) <= 35
-        and t[4] == "-"
-        and t.encode("latin-1", "replace").translate(TIMESTAMP_DIGITS) in TIMESTAMP_SHAPES
-    )
+def is_skippable(t: str) -> bool:
+    """Holds nothing the built-in value rules find: an identifier under 16 characters, a number
+    under 12 digits (a card number has 12 or more) or an ISO-8601 timestamp.
+
+    The walk inlines this test in its hot loops; keep the copies in step.
+    """
+    if len(t) < 16:
+        return t.isidentifier() or (len(t) < 12 and t.isdecimal())
+    if len(t) > 35 or t[4] != "-":
+        return False
+    return t.encode("latin-1", "replace").translate(TIMESTAMP_DIGITS) in TIMESTAMP_SHAPES
 
 
 class TextScrubber:
@@ -123,7 +127,8 @@ class TextScrubber:
         if scanner.empty or not texts:
             return {}
         # the walk already skipped strings known to be clean and (built-in rules only) timestamps
-        parts = list(dict.fromkeys(texts))
+        unique = dict.fromkeys(texts)
+        parts = list(unique)
         found: dict[int, list[Hit]] = {}
         dirty = self.dirty
         if dirty and not dirty.keys().isdisjoint(map(hash, parts)):
@@ -165,13 +170,23 @@ class TextScrubber:
                 self._remember_dirty(parts[k], found[k])
         if known:
             self._find_known(blob, parts, known, found)
-        self._remember_clean(parts, found)
+        self._remember_clean(unique, parts, found)
         if not found:
             return {}
         if len(parts) == len(texts) and nfresh == len(parts):
             return {k: found[k] for k in sorted(found)}
-        by_text = {parts[k]: h for k, h in found.items()}
-        return {i: list(by_text[t]) for i, t in enumerate(texts) if t in by_text}
+        out: dict[int, list[Hit]] = {}
+        for k, h in found.items():
+            # every occurrence of a string with a finding (list.index runs in C; findings are rare)
+            t = parts[k]
+            i = texts.index(t)
+            while True:
+                out[i] = list(h)
+                try:
+                    i = texts.index(t, i + 1)
+                except ValueError:
+                    break
+        return dict(sorted(out.items()))
 
     def _find_known(self, blob: str, parts: list[str], known: dict[str, Rule], found: dict[int, list[Hit]]) -> None:
         starts: list[int] = []
@@ -190,14 +205,14 @@ class TextScrubber:
         for k in touched:
             found[k] = self.resolve(found[k])
 
-    def _remember_clean(self, parts: list[str], found: dict[int, list[Hit]]) -> None:
+    def _remember_clean(self, unique: dict[str, None], parts: list[str], found: dict[int, list[Hit]]) -> None:
         clean = self.clean
         if len(clean) > CACHE_MAX_ENTRIES:
             self.clean_old = clean
             self.clean = clean = {}
         if max(map(len, parts), default=0) <= CACHE_MAX_LEN:
             # all short (the usual case): add them all, then take back the ones with a finding
-            clean.update(dict.fromkeys(parts))
+            clean.update(unique)
             for k in found:
                 clean.pop(parts[k], None)
             return
@@ -283,7 +298,18 @@ class ScrubState:
     its internals without touching the walk (and the walk can be tested with a state of its own).
     """
 
-    __slots__ = ("allow", "classify", "funcs", "hash_key", "kinfo", "paths_start", "skip_short", "text", "weak")
+    __slots__ = (
+        "allow",
+        "classify",
+        "clean_keys",
+        "funcs",
+        "hash_key",
+        "kinfo",
+        "paths_start",
+        "skip_short",
+        "text",
+        "weak",
+    )
 
     def __init__(
         self,
@@ -307,3 +333,6 @@ class ScrubState:
         self.hash_key = hash_key
         # per-key verdicts reused across events: raw key -> (rule | ALLOW | None, hits in the key)
         self.kinfo: dict[Any, tuple[Any, Any]] = {}
+        # the str keys whose verdict is "no rule, nothing inside": a dict whose keys are all here
+        # is walked by its values alone
+        self.clean_keys: set[str] = set()

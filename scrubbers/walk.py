@@ -13,12 +13,12 @@ from scrubbers.actions import FILTERED, REMARK_CODE, is_placeholder, replacement
 from scrubbers.context import high_entropy
 from scrubbers.keys import key_tokens
 from scrubbers.logentry import scrub_arguments
-from scrubbers.meta import add_remarks
+from scrubbers.meta import Remark, write_remarks
 from scrubbers.paths import PathState
 from scrubbers.rules import Action, KeyRule, PatternRule, Rule
-from scrubbers.text import TIMESTAMP_DIGITS, TIMESTAMP_SHAPES, ScrubState, WeakKey
+from scrubbers.text import TIMESTAMP_DIGITS, TIMESTAMP_SHAPES, ScrubState, WeakKey, is_skippable
 
-__all__ = ["MAX_DEPTH", "Walk", "fail_closed"]
+__all__ = ["MAX_DEPTH", "Walk"]
 
 MAX_DEPTH = 64
 # enum members as module constants: ``Action.X`` goes through the enum metaclass on every access
@@ -71,10 +71,11 @@ class Walk:
         self.counts = counts
         self.leaves: list[Any] = []  # flat (container, key, chain) triples: no tuple kept per string
         self.texts: list[str] = []
-        self.remarks: list[tuple[tuple[Any, ...], list[list[Any]], int | None]] = []
+        self.remarks: list[Remark] = []  # written to _meta once the walk is done
         self.known: dict[str, Rule] = {}  # values filtered by a key rule in this event
         self.funcs = state.funcs
         self.kinfo = state.kinfo
+        self.clean_keys = state.clean_keys
         self.allow = state.allow
         self.skip_short = state.skip_short
         self.clean = state.text.clean
@@ -100,12 +101,11 @@ class Walk:
                         text = self.texts[i]
                         new, rem = text_scrubber.rewrite(text, hits, self.counts)
                         container[key] = new
-                        self.remarks.append((path_of(chain, key, True), rem, len(text)))
+                        self.remarks.append((chain, key, rem, len(text)))
         finally:
             if meta is not None:
                 event[_META] = meta
-        for path, rem, length in self.remarks:
-            add_remarks(event, path, rem, length)
+        write_remarks(event, self.remarks)
 
     # ------------------------------------------------------------------ log arguments
     def log_entries(self, event: dict[Any, Any]) -> None:
@@ -143,13 +143,13 @@ class Walk:
             return self.whole(rule, container, key, value, pchain)
 
         def remark(key: Any, _: str, rem: list[list[Any]], length: int | None) -> None:
-            self.remarks.append((path_of(pchain, key, True), rem, length))
+            self.remarks.append((pchain, key, rem, length))
 
         formatted = holder.get(fkey)
         new = scrub_arguments(template, params, formatted, self.classify, self.text, self.counts, whole, remark)
         if new is not formatted and new != formatted and isinstance(formatted, str):
             holder[fkey] = new
-            self.remarks.append((path_of(hchain, fkey, True), [["log-argument", "s"]], len(formatted)))
+            self.remarks.append((hchain, fkey, [["log-argument", "s"]], len(formatted)))
 
     def pair_rule(self, d: dict[Any, Any], value: Any) -> Rule | None:
         """``{"name": "DB_PASSWORD", "value": ...}`` and its spellings: the rule the value takes from its name."""
@@ -175,9 +175,8 @@ class Walk:
         if type(value) is str and action is not _REMOVE and _worth_tracking(value):
             self.known[value] = rule
         length = len(value) if isinstance(value, str) else None
-        path = path_of(chain, key, True)
         if action is _REMOVE:
-            self.remarks.append((path, [[rule.id, "x"]], length))
+            self.remarks.append((chain, key, [[rule.id, "x"]], length))
             if isinstance(container, dict):
                 return True
             container[key] = None
@@ -190,7 +189,7 @@ class Walk:
         else:
             container[key] = FILTERED
             action = _FILTER
-        self.remarks.append((path, [[rule.id, REMARK_CODE[action]]], length))
+        self.remarks.append((chain, key, [[rule.id, REMARK_CODE[action]]], length))
         return False
 
     def custom(self, container: Any, key: Any, value: str, chain: Chain) -> bool:
@@ -208,7 +207,7 @@ class Walk:
                     continue
                 container[key] = result
                 self.counts[frule.id] = self.counts.get(frule.id, 0) + 1
-                self.remarks.append((path, [[frule.id, "s"]], len(value)))
+                self.remarks.append((chain, key, [[frule.id, "s"]], len(value)))
                 return True
             self.whole(frule, container, key, value, chain)
             return True
@@ -238,7 +237,12 @@ class Walk:
         if type(key) is str and not hits:
             if len(self.kinfo) > 20_000:
                 self.kinfo.clear()
-            self.kinfo[key] = CLEAN_KEY if cls is None and info is not VALUE_KEY else info
+                self.clean_keys.clear()
+            if cls is None and info is not VALUE_KEY:
+                self.kinfo[key] = CLEAN_KEY
+                self.clean_keys.add(key)
+            else:
+                self.kinfo[key] = info
         return info
 
     def renamed(self, d: dict[Any, Any], k: Any, hits: Any, chain: Chain) -> str:
@@ -250,26 +254,23 @@ class Walk:
         while new != text and new in d:
             new = f"{base} ({n})"
             n += 1
-        self.remarks.append((path_of(chain, new, True), rem, len(text)))
+        self.remarks.append((chain, new, rem, len(text)))
         return new
 
     # ------------------------------------------------------------------ containers
     def _build(self) -> None:
-        """Bind the two hot container walkers as closures over this walk's state.
-
-        Per-container setup is then a few cell loads instead of a dozen attribute loads, and the
-        recursion calls plain functions. Rare cases (sensitive keys, path rules, renames, odd
-        types) call back into the methods below.
+        """Bind the two hot container walkers as closures over this walk's state: per-container
+        setup is a few cell loads, and the recursion calls plain functions. Rare cases (sensitive
+        keys, path rules, renames, odd types) call back into the methods below.
         """
         kinfo_get = self.kinfo.get
+        all_clean = self.clean_keys.issuperset
         clean = self.clean
         old = self.clean_old
         leaves_extend = self.leaves.extend
         texts_append = self.texts.append
         skip_short = self.skip_short
-        # identifiers under 16 characters and ISO timestamps hold nothing the built-in rules find
-        # (checked here, while the string is hot in the cache, not in a second pass)
-        # text.is_timestamp, inlined: most candidates fail at v[4]
+        # text.is_skippable, inlined and tried before the clean-cache lookup (it is cheaper)
         ts_digits = TIMESTAMP_DIGITS
         ts_shapes = TIMESTAMP_SHAPES
         funcs = self.funcs
@@ -277,10 +278,40 @@ class Walk:
         whole = self.whole
         custom = self.custom
         other = self.other
+        # the default engine (built-in value rules, no function rules) outside any path rule:
+        # loops that judge only the values, with the short-string checks inlined
+        fast = skip_short and not funcs
 
         def dict_(d: dict[Any, Any], chain: Chain, depth: int, st: PathState | None) -> None:
             if depth > MAX_DEPTH:
                 self.too_deep(d, chain)
+                return
+            if st is None and fast and all_clean(d):
+                # every key is a known plain name (one C-level check for the whole dict)
+                for k, v in d.items():
+                    t = type(v)
+                    if t is str:
+                        if (
+                            (v.isidentifier() or (len(v) < 12 and v.isdecimal()))
+                            if len(v) < 16
+                            else (
+                                len(v) <= 35
+                                and v[4] == "-"
+                                and v.encode("latin-1", "replace").translate(ts_digits) in ts_shapes
+                            )
+                        ) or v in clean:
+                            continue
+                        if v in old:
+                            clean[v] = None  # a recurring string: keep it young
+                            continue
+                        leaves_extend((d, k, chain))
+                        texts_append(v)
+                    elif t is dict:
+                        dict_(v, (chain, k), depth + 1, None)
+                    elif t is list:
+                        list_(v, (chain, k), depth + 1, None)
+                    elif not (t is int or t is float or t is bool or v is None):
+                        other(d, k, v, chain, depth, None)
                 return
             removals: list[Any] | None = None
             renames: list[tuple[Any, Any, Any, PathState | None]] | None = None
@@ -296,26 +327,23 @@ class Walk:
                             if v and not custom(d, k, v, chain):
                                 leaves_extend((d, k, chain))
                                 texts_append(v)
-                        elif not (
-                            v in clean
-                            or (
-                                skip_short
-                                and (
-                                    v.isidentifier()
-                                    if len(v) < 16
-                                    else (
-                                        len(v) <= 35
-                                        and v[4] == "-"
-                                        and v.encode("latin-1", "replace").translate(ts_digits) in ts_shapes
-                                    )
-                                )
+                        elif skip_short and (
+                            (v.isidentifier() or (len(v) < 12 and v.isdecimal()))
+                            if len(v) < 16
+                            else (
+                                len(v) <= 35
+                                and v[4] == "-"
+                                and v.encode("latin-1", "replace").translate(ts_digits) in ts_shapes
                             )
                         ):
-                            if v in old:
-                                clean[v] = None  # a recurring string: keep it young
-                            else:
-                                leaves_extend((d, k, chain))
-                                texts_append(v)
+                            pass
+                        elif v in clean:
+                            pass
+                        elif v in old:
+                            clean[v] = None
+                        else:
+                            leaves_extend((d, k, chain))
+                            texts_append(v)
                     elif t is dict:
                         dict_(v, (chain, k), depth + 1, None)
                     elif t is list:
@@ -370,26 +398,23 @@ class Walk:
                         if v and not custom(d, k, v, chain):
                             leaves_extend((d, k, chain))
                             texts_append(v)
-                    elif not (
-                        v in clean
-                        or (
-                            skip_short
-                            and (
-                                v.isidentifier()
-                                if len(v) < 16
-                                else (
-                                    len(v) <= 35
-                                    and v[4] == "-"
-                                    and v.encode("latin-1", "replace").translate(ts_digits) in ts_shapes
-                                )
-                            )
+                    elif skip_short and (
+                        (v.isidentifier() or (len(v) < 12 and v.isdecimal()))
+                        if len(v) < 16
+                        else (
+                            len(v) <= 35
+                            and v[4] == "-"
+                            and v.encode("latin-1", "replace").translate(ts_digits) in ts_shapes
                         )
                     ):
-                        if v in old:
-                            clean[v] = None
-                        else:
-                            leaves_extend((d, k, chain))
-                            texts_append(v)
+                        pass
+                    elif v in clean:
+                        pass
+                    elif v in old:
+                        clean[v] = None
+                    else:
+                        leaves_extend((d, k, chain))
+                        texts_append(v)
                 elif t is dict:
                     dict_(v, (chain, k), depth + 1, sub)
                 elif t is list:
@@ -406,61 +431,82 @@ class Walk:
             if depth > MAX_DEPTH:
                 self.too_deep(lst, chain)
                 return
+            if st is not None or not fast:
+                self.list_general(lst, chain, depth, st)
+                return
             i = -1
             for v in lst:
                 i += 1
-                sub = None
-                if st is not None:
-                    tr = st.trans.get(i)
-                    if tr is None:
-                        tr = st.compute(i)
-                    sub, prule = tr
-                    if prule is not None:
-                        whole(prule, lst, i, v, chain)
-                        continue
                 t = type(v)
                 if t is str:
-                    if funcs:
-                        if v and not custom(lst, i, v, chain):
-                            leaves_extend((lst, i, chain))
-                            texts_append(v)
-                    elif not (
-                        v in clean
-                        or (
-                            skip_short
-                            and (
-                                v.isidentifier()
-                                if len(v) < 16
-                                else (
-                                    len(v) <= 35
-                                    and v[4] == "-"
-                                    and v.encode("latin-1", "replace").translate(ts_digits) in ts_shapes
-                                )
-                            )
+                    if (
+                        (v.isidentifier() or (len(v) < 12 and v.isdecimal()))
+                        if len(v) < 16
+                        else (
+                            len(v) <= 35
+                            and v[4] == "-"
+                            and v.encode("latin-1", "replace").translate(ts_digits) in ts_shapes
                         )
-                    ):
-                        if v in old:
-                            clean[v] = None
-                        else:
-                            leaves_extend((lst, i, chain))
-                            texts_append(v)
+                    ) or v in clean:
+                        continue
+                    if v in old:
+                        clean[v] = None
+                        continue
+                    leaves_extend((lst, i, chain))
+                    texts_append(v)
                 elif t is dict:
-                    dict_(v, (chain, i), depth + 1, sub)
-                elif t is list:
+                    dict_(v, (chain, i), depth + 1, None)
+                elif t is list or t is tuple:
+                    if t is tuple:
+                        v = lst[i] = list(v)
                     # [name, value] pairs (headers or query strings as lists) are judged by their name
                     if len(v) == 2 and type(v[0]) is str and self.pair(v, (chain, i), depth):
                         continue
-                    list_(v, (chain, i), depth + 1, sub)
-                elif t is tuple:
-                    v = lst[i] = list(v)
-                    if len(v) == 2 and type(v[0]) is str and self.pair(v, (chain, i), depth):
-                        continue
-                    list_(v, (chain, i), depth + 1, sub)
+                    list_(v, (chain, i), depth + 1, None)
                 elif not (t is int or t is float or t is bool or v is None):
-                    other(lst, i, v, chain, depth, sub)
+                    other(lst, i, v, chain, depth, None)
 
         self.dict_ = dict_
         self.list_ = list_
+
+    def list_general(self, lst: list[Any], chain: Chain, depth: int, st: PathState | None) -> None:
+        """A list under a path rule, or walked by an engine with function or custom value rules."""
+        for i, v in enumerate(lst):
+            sub = None
+            if st is not None:
+                tr = st.trans.get(i)
+                if tr is None:
+                    tr = st.compute(i)
+                sub, prule = tr
+                if prule is not None:
+                    self.whole(prule, lst, i, v, chain)
+                    continue
+            t = type(v)
+            if t is list or t is tuple:
+                if t is tuple:
+                    v = lst[i] = list(v)
+                if len(v) == 2 and type(v[0]) is str and self.pair(v, (chain, i), depth):
+                    continue
+                self.list_(v, (chain, i), depth + 1, sub)
+            elif t is str:
+                self.string(lst, i, v, chain)
+            else:
+                self.value(lst, i, v, chain, depth, sub)
+
+    def string(self, container: Any, key: Any, v: str, chain: Chain) -> None:
+        """One string on the general path: function rules, then the clean cache, then collected for the scan."""
+        if self.funcs:
+            if v and not self.custom(container, key, v, chain):
+                self.leaves.extend((container, key, chain))
+                self.texts.append(v)
+            return
+        if (self.skip_short and is_skippable(v)) or v in self.clean:
+            return
+        if v in self.clean_old:
+            self.clean[v] = None
+            return
+        self.leaves.extend((container, key, chain))
+        self.texts.append(v)
 
     def apply_renames(
         self, d: dict[Any, Any], renames: list[tuple[Any, Any, Any, PathState | None]], chain: Chain, depth: int
@@ -493,7 +539,7 @@ class Walk:
         cls, hits = info
         if hits:  # the name itself held something: scrub it now, then judge the scrubbed name
             new, rem = self.text.rewrite(v[0], list(hits), self.counts)
-            self.remarks.append((path_of(chain, 0, True), rem, len(v[0])))
+            self.remarks.append((chain, 0, rem, len(v[0])))
             v[0] = new
             cls = self.classify(new)
         if cls is self.allow:
@@ -550,23 +596,5 @@ class Walk:
         """Empty a container nested past the depth limit, and say so in _meta (what cannot be walked is not sent)."""
         node.clear()
         self.counts["max-depth"] = self.counts.get("max-depth", 0) + 1
-        self.remarks.append((path_of(chain), [["max-depth", "x"]], None))
-
-
-def fail_closed(event: dict[Any, Any]) -> None:
-    """Last resort after an internal error: filter every string, keep structure and numbers."""
-    keep = {"event_id", "timestamp", "level", "platform", "sdk", "logger", "release", "environment", "_meta"}
-    stack: list[tuple[Any, int]] = [(event, 0)]
-    while stack:
-        node, depth = stack.pop()
-        if depth > MAX_DEPTH:
-            node.clear()
-            continue
-        items = list(node.items()) if isinstance(node, dict) else list(enumerate(node))
-        for k, v in items:
-            if depth == 0 and k in keep:
-                continue
-            if isinstance(v, (dict, list)):
-                stack.append((v, depth + 1))
-            elif not isinstance(v, (int, float, bool, type(None))):
-                node[k] = FILTERED
+        if chain is not None:  # always, past depth 0
+            self.remarks.append((chain[0], chain[1], [["max-depth", "x"]], None))
