@@ -19,6 +19,9 @@ _DB_SCHEMES = (
     r"elasticsearch|ldaps?|sqlalchemy|jdbc:[a-z]+|[a-z]+\+[a-z0-9]+"
 )
 
+# ``user:password@``, split at the last "@" before the host: people write an e-mail login unencoded
+# (``postgres://ana@example.org:pw@db``) and passwords with an "@" in them (``app:p@ss@db``)
+_USERINFO = r"(?:[^:/?#\s\"'<>]*:(?P<secret>[^/?#\s\"'<>]+)|"
 # reversed "scheme://user:password" before the "@": where a userinfo URL starts
 _USERINFO_BACK = r"[^\s/?#@\"'<>\x00]{1,256}//:[A-Za-z0-9+.:-]{0,20}[A-Za-z]"
 
@@ -70,8 +73,7 @@ CONNECTION_STRING = PatternRule(
     id="connection-string",
     category="credential",
     pattern=(
-        r"(?<![\w+.-])(?i:" + _DB_SCHEMES + r")://"
-        r"(?:[^:/?#@\s\"'<>]*:(?P<secret>[^@/?#\s\"'<>]+)|(?P<secret2>[^:/?#@\s\"'<>]{16,}))@"
+        r"(?<![\w+.-])(?i:" + _DB_SCHEMES + r")://" + _USERINFO + r"(?P<secret2>[^:/?#@\s\"'<>]{16,}))@"
     ),
     description="passwords in database and broker URLs (postgres://user:PASSWORD@host, redis://:PASSWORD@)",
     prefilter="@",
@@ -82,8 +84,7 @@ URL_USERINFO = PatternRule(
     id="url-userinfo",
     category="credential",
     pattern=(
-        r"(?<![\w+.-])[A-Za-z][A-Za-z0-9+.-]{1,20}://"
-        r"(?:[^:/?#@\s\"'<>]*:(?P<secret>[^@/?#\s\"'<>]+)|(?P<secret2>[^:/?#@\s\"'<>]{20,}))@"
+        r"(?<![\w+.-])[A-Za-z][A-Za-z0-9+.-]{1,20}://" + _USERINFO + r"(?P<secret2>[^:/?#@\s\"'<>]{20,}))@"
     ),
     description="credentials in URL userinfo (https://user:PASSWORD@host, https://TOKEN@host)",
     prefilter="@",
@@ -96,7 +97,8 @@ EMAIL = PatternRule(
     pattern=(
         r"(?<![\w.+%-])[A-Za-z0-9][A-Za-z0-9._%+-]{0,63}@"
         # not followed by ":port" or ":path": that is a URL's userinfo@host or git@host:org/repo
-        r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,24}(?!\w|:[\w/~])"
+        # (nor cut short before the rest of its host name: ana@corp.example.com:pw@db)
+        r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,24}(?!\w|:[\w/~]|\.[A-Za-z])"
     ),
     pii=True,
     description="e-mail addresses; kept with send_default_pii",

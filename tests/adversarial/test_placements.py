@@ -154,6 +154,30 @@ class TestFalsePositives:
         ]:
             assert ENGINE.scrub_text(url) == want
 
+    @pytest.mark.parametrize(
+        ("url", "without_pii", "with_pii"),
+        [
+            # an e-mail login written unencoded: the password goes, and the e-mail too unless PII is allowed
+            (
+                "postgres://ana@example.org:Pw-81x!@db.internal:5432/shop",
+                "postgres://[Filtered]:[Filtered]@db.internal:5432/shop",
+                "postgres://ana@example.org:[Filtered]@db.internal:5432/shop",
+            ),
+            (
+                "mysql://ana.smith@corp.example.com:s3cret!@db.internal/app",
+                "mysql://[Filtered]:[Filtered]@db.internal/app",
+                "mysql://ana.smith@corp.example.com:[Filtered]@db.internal/app",
+            ),
+            # an "@" inside the password: the split is at the last "@", so no piece of it stays
+            ("postgres://app:p@ssw0rd-123@db.internal/x", "postgres://app:[Filtered]@db.internal/x", None),
+            ("https://bob:my@secretpw@example.com/", "https://bob:[Filtered]@example.com/", None),
+        ],
+    )
+    def test_at_signs_in_the_userinfo(self, url: str, without_pii: str, with_pii: str | None) -> None:
+        assert ENGINE.scrub_text(url) == without_pii
+        pii = scrubbers.compile_rules(send_default_pii=True)
+        assert pii.scrub_text(url) == (with_pii or without_pii)
+
 
 def test_custom_rules_still_see_timestamps() -> None:
     """The built-in rules skip ISO timestamps as a speed-up; a custom rule about dates still sees them."""
