@@ -18,7 +18,7 @@ from scrubbers.paths import PathState
 from scrubbers.rules import FunctionRule, Rule
 from scrubbers.scan import Hit, Scanner
 
-__all__ = ["TIMESTAMP_DIGITS", "TIMESTAMP_SHAPES", "ScrubState", "TextScrubber", "is_skippable"]
+__all__ = ["TIMESTAMP_DIGITS", "TIMESTAMP_SHAPES", "ScrubState", "TextScrubber", "is_skippable", "worth_tracking"]
 
 _SEP = "\x00"
 CACHE_MAX_ENTRIES = 8192
@@ -38,6 +38,20 @@ TIMESTAMP_SHAPES = frozenset(
     for sec in ("", ":00", *(f":00{dot}{'0' * n}" for dot in ".," for n in range(1, 10)))
     for zone in ("", "Z", "+00:00", "+0000", "-00:00", "-0000")
 )
+
+
+_NOT_SECRET = frozenset(("none", "null", "true", "false", "undefined", "redacted", "filtered", "********"))
+
+
+def worth_tracking(value: str) -> bool:
+    """Values that read as secrets, not words: ``credentials: "included"`` must not filter every
+    "included" in the event, while ``hunter2`` and a 40-character key are worth finding again."""
+    n = len(value)
+    if n < 6 or n > 4096 or value.lower() in _NOT_SECRET or is_placeholder(value):
+        return False
+    if n >= 16:
+        return True
+    return not value.isalpha()  # digits, symbols or spaces mixed in
 
 
 def _starts(parts: list[str]) -> list[int]:

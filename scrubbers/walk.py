@@ -7,16 +7,15 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from typing_extensions import TypeAlias
-
 from scrubbers.actions import FILTERED, REMARK_CODE, is_placeholder, replacement
+from scrubbers.chain import Chain, path_of
 from scrubbers.context import high_entropy
 from scrubbers.keys import key_tokens
 from scrubbers.logentry import scrub_arguments
 from scrubbers.meta import Remark, write_remarks
 from scrubbers.paths import PathState
 from scrubbers.rules import Action, KeyRule, PatternRule, Rule
-from scrubbers.text import TIMESTAMP_DIGITS, TIMESTAMP_SHAPES, ScrubState, WeakKey, is_skippable
+from scrubbers.text import TIMESTAMP_DIGITS, TIMESTAMP_SHAPES, ScrubState, WeakKey, is_skippable, worth_tracking
 
 __all__ = ["MAX_DEPTH", "Walk"]
 
@@ -26,35 +25,14 @@ _FILTER, _MASK, _HASH, _REMOVE = Action.FILTER, Action.MASK, Action.HASH, Action
 _META = "_meta"
 _NAME_KEYS = ("name", "key", "Name", "Key", "NAME", "KEY")
 
-Chain: TypeAlias = "tuple[Any, Any] | None"  # (parent_chain, key): a path built only when needed
 _NOT_SCANNED = (None, ())
 CLEAN_KEY: Any = (None, ())  # cached verdict for the common case: no rule, nothing inside the key
 VALUE_KEY: Any = tuple([None, ()])  # a clean "value"/"Value" key: judged by a sibling "name" (not CLEAN_KEY)
 _VALUE_KEYS = frozenset(("value", "Value", "VALUE"))
 
 
-_NOT_SECRET = frozenset(("none", "null", "true", "false", "undefined", "redacted", "filtered", "********"))
-
-
-def _worth_tracking(value: str) -> bool:
-    """Values that read as secrets, not words: ``credentials: "included"`` must not filter every
-    "included" in the event, while ``hunter2`` and a 40-character key are worth finding again."""
-    n = len(value)
-    if n < 6 or n > 4096 or value.lower() in _NOT_SECRET or is_placeholder(value):
-        return False
-    if n >= 16:
-        return True
-    return not value.isalpha()  # digits, symbols or spaces mixed in
-
-
-def path_of(chain: Chain, key: object = None, with_key: bool = False) -> tuple[Any, ...]:
-    """Materialise a chain (plus ``key``) into a path tuple from the event root."""
-    out: list[Any] = [key] if with_key else []
-    while chain is not None:
-        chain, k = chain
-        out.append(k)
-    out.reverse()
-    return tuple(out)
+def _finished(*args: Any, **kwargs: Any) -> None:
+    raise RuntimeError("this walk has finished")
 
 
 class Walk:
@@ -62,6 +40,7 @@ class Walk:
 
     dict_: Callable[[dict[Any, Any], Chain, int, PathState | None], None]
     list_: Callable[[list[Any], Chain, int, PathState | None], None]
+    release: Callable[[], None]
 
     def __init__(self, state: ScrubState, event: dict[Any, Any], counts: dict[str, int]) -> None:
         self.state = state
@@ -105,6 +84,7 @@ class Walk:
         finally:
             if meta is not None:
                 event[_META] = meta
+            self.release()
         write_remarks(event, self.remarks)
 
     # ------------------------------------------------------------------ log arguments
@@ -172,7 +152,7 @@ class Walk:
             return False
         action = rule.action
         self.counts[rule.id] = self.counts.get(rule.id, 0) + 1
-        if type(value) is str and action is not _REMOVE and _worth_tracking(value):
+        if type(value) is str and action is not _REMOVE and worth_tracking(value):
             self.known[value] = rule
         length = len(value) if isinstance(value, str) else None
         if action is _REMOVE:
@@ -466,8 +446,17 @@ class Walk:
                 elif not (t is int or t is float or t is bool or v is None):
                     other(lst, i, v, chain, depth, None)
 
+        def release() -> None:
+            # The two walkers call each other through their closure cells and reach this walk
+            # through ``self``: a reference cycle that would keep every walk (its leaves, chains
+            # and strings) alive until the garbage collector runs. Emptying the cells breaks it.
+            nonlocal dict_, list_
+            dict_ = list_ = _finished
+            del self.dict_, self.list_, self.release
+
         self.dict_ = dict_
         self.list_ = list_
+        self.release = release
 
     def list_general(self, lst: list[Any], chain: Chain, depth: int, st: PathState | None) -> None:
         """A list under a path rule, or walked by an engine with function or custom value rules."""
