@@ -6,6 +6,7 @@ at a candidate, and candidates shorter than any rule's shortest match.
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Any, FrozenSet
 
@@ -70,19 +71,27 @@ def _item_first(name: str, av: Any) -> FrozenSet[str] | None:
 
 def first_chars(rule: PatternRule) -> FrozenSet[str] | None:
     """A superset of the characters a match of ``rule`` can start with, or None for any."""
-    try:
-        parsed = _sre_parse.parse(rule.pattern, rule.flags)
-        if parsed.state.flags & re.IGNORECASE:
-            return None
-        return _seq_first(parsed)
-    except Exception:  # an unexpected parser shape: assume anything
-        return None
+    return _facts(rule.pattern, rule.flags)[0]
 
 
 def min_width(rule: PatternRule) -> int:
     """The fewest characters a match of ``rule`` can span (0 when unknown)."""
+    return _facts(rule.pattern, rule.flags)[1]
+
+
+@functools.lru_cache(maxsize=1024)
+def _facts(pattern: str, flags: int) -> tuple[FrozenSet[str] | None, int]:
+    # parsed once per pattern: every compile_rules() (one per init, or per test) asks again
     try:
-        width = _sre_parse.parse(rule.pattern, rule.flags).getwidth()[0]
-    except Exception:  # an unexpected parser shape: assume it can be short
-        return 0
-    return max(0, min(int(width), 1 << 20))
+        parsed = _sre_parse.parse(pattern, flags)
+    except Exception:  # an unexpected parser shape: assume anything, and that it can be short
+        return None, 0
+    try:
+        first = None if parsed.state.flags & re.IGNORECASE else _seq_first(parsed)
+    except Exception:
+        first = None
+    try:
+        width = max(0, min(int(parsed.getwidth()[0]), 1 << 20))
+    except Exception:
+        width = 0
+    return first, width
