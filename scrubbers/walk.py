@@ -11,7 +11,7 @@ from scrubbers.actions import FILTERED, REMARK_CODE, is_placeholder, replacement
 from scrubbers.chain import Chain, path_of
 from scrubbers.context import high_entropy
 from scrubbers.keys import key_tokens
-from scrubbers.logentry import scrub_arguments
+from scrubbers.logentry import log_entries, match_log_arguments
 from scrubbers.meta import Remark, write_remarks
 from scrubbers.paths import PathState
 from scrubbers.rules import Action, KeyRule, PatternRule, Rule
@@ -51,6 +51,7 @@ class Walk:
         self.leaves: list[Any] = []  # flat (container, key, chain) triples: no tuple kept per string
         self.texts: list[str] = []
         self.remarks: list[Remark] = []  # written to _meta once the walk is done
+        self.logs: list[Any] = []  # log entries whose arguments must end up as redacted as their message
         self.known: dict[str, Rule] = {}  # values filtered by a key rule in this event
         self.funcs = state.funcs
         self.kinfo = state.kinfo
@@ -67,7 +68,7 @@ class Walk:
         event = self.event
         meta = event.pop(_META, None)
         try:
-            self.log_entries(event)
+            log_entries(self, event)
             self.dict_(event, None, 0, self.state.paths_start)
             if self.texts:
                 # a value filtered under a sensitive name is a secret wherever else it shows up:
@@ -81,55 +82,13 @@ class Walk:
                         new, rem = text_scrubber.rewrite(text, hits, self.counts)
                         container[key] = new
                         self.remarks.append((chain, key, rem, len(text)))
+                if self.logs:
+                    match_log_arguments(self)
         finally:
             if meta is not None:
                 event[_META] = meta
             self.release()
         write_remarks(event, self.remarks)
-
-    # ------------------------------------------------------------------ log arguments
-    def log_entries(self, event: dict[Any, Any]) -> None:
-        """Judge log arguments by their placeholders, in ``logentry`` and in log breadcrumbs.
-
-        A breadcrumb made from a log record carries its template and arguments in
-        ``data.logentry``; its ``message`` is the formatted text.
-        """
-        entry = event.get("logentry")
-        if type(entry) is dict:
-            self.log_entry(entry, entry, "formatted", (None, "logentry"), (None, "logentry"))
-        crumbs = event.get("breadcrumbs")
-        values = crumbs.get("values") if type(crumbs) is dict else crumbs
-        if type(values) is not list:
-            return
-        base: Chain = ((None, "breadcrumbs"), "values") if type(crumbs) is dict else (None, "breadcrumbs")
-        for i, crumb in enumerate(values):
-            if type(crumb) is dict:
-                data = crumb.get("data")
-                if type(data) is dict and type(data.get("logentry")) is dict:
-                    here: Chain = (base, i)
-                    self.log_entry(data["logentry"], crumb, "message", (((here, "data"), "logentry")), here)
-
-    def log_entry(self, entry: dict[Any, Any], holder: dict[Any, Any], fkey: str, chain: Chain, hchain: Chain) -> None:
-        """Scrub one logentry's params by their placeholders' context, and its formatted text to match."""
-        template = entry.get("message")
-        params = entry.get("params")
-        if type(params) is tuple:
-            params = entry["params"] = list(params)
-        if type(template) is not str or not params or type(params) not in (list, dict):
-            return
-        pchain: Chain = (chain, "params")
-
-        def whole(rule: Rule, container: Any, key: Any, value: Any) -> bool:
-            return self.whole(rule, container, key, value, pchain)
-
-        def remark(key: Any, _: str, rem: list[list[Any]], length: int | None) -> None:
-            self.remarks.append((pchain, key, rem, length))
-
-        formatted = holder.get(fkey)
-        new = scrub_arguments(template, params, formatted, self.classify, self.text, self.counts, whole, remark)
-        if new is not formatted and new != formatted and isinstance(formatted, str):
-            holder[fkey] = new
-            self.remarks.append((hchain, fkey, [["log-argument", "s"]], len(formatted)))
 
     def pair_rule(self, d: dict[Any, Any], value: Any) -> Rule | None:
         """``{"name": "DB_PASSWORD", "value": ...}`` and its spellings: the rule the value takes from its name."""

@@ -95,6 +95,27 @@ class TestLogArguments:
         assert out["params"] == ["<User: ana>", F, "web-3"]
         assert out["formatted"] == "user ana logged in with password [Filtered] from web-3"
 
+    @pytest.mark.parametrize(
+        ("template", "params", "want_params", "want_formatted"),
+        [
+            # the name is an earlier argument: read the words before a placeholder as the message shows them
+            ("%s=%s", ["DB_PASSWORD", "Vn3#kq!xx81"], ["DB_PASSWORD", F], "DB_PASSWORD=[Filtered]"),
+            ("%s: %s", ["api_key", "9f8e7d6c5b4a3928"], ["api_key", F], "api_key: [Filtered]"),
+            # the secret shows only in the rendered message (a URL assembled from arguments): what the
+            # message scan redacts, the argument loses too
+            ("%s:%s@%s", ["postgres://app", "pw-123456", "db/shop"], ["postgres://app", F, "db/shop"],
+             "postgres://app:[Filtered]@db/shop"),
+        ],
+    )  # fmt: skip
+    def test_arguments_stay_as_redacted_as_their_message(
+        self, template: str, params: list[str], want_params: list[str], want_formatted: str
+    ) -> None:
+        event = {"logentry": {"message": template, "params": list(params), "formatted": template % tuple(params)}}
+        out = _scrubbed(event)["logentry"]
+        assert out["params"] == want_params
+        assert out["formatted"] == want_formatted
+        assert out["message"] == template
+
 
 @pytest.fixture
 def log() -> Iterator[logging.Logger]:
