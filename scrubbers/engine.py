@@ -21,6 +21,7 @@ from scrubbers.context import CONTEXT_TOKEN, DEFAULT_CONTEXT_RULES, WEAK_KEY_NAM
 from scrubbers.credentials import DEFAULT_CREDENTIAL_RULES
 from scrubbers.failsafe import fail_closed
 from scrubbers.keys import KeyClassifier
+from scrubbers.pairs import TextPairs
 from scrubbers.paths import PathMatcher
 from scrubbers.patterns import DEFAULT_PATTERN_RULES
 from scrubbers.rules import Action, FunctionRule, KeyRule, PathRule, PatternRule, RuleList
@@ -61,7 +62,9 @@ class Engine:
         paths = PathMatcher(path_rules) if path_rules else None
         classifier = KeyClassifier(key_rules, allow_keys)
         builtin_only = all(r in BUILTIN_PATTERN_RULES for r in pattern_rules)
-        self.text = TextScrubber(Scanner(pattern_rules, key_rules, classifier, order), hash_key, builtin_only)
+        # name/value pairs in text are judged by the key rules, like name=value assignments
+        pairs = TextPairs(classifier.classify, order) if key_rules else None
+        self.text = TextScrubber(Scanner(pattern_rules, key_rules, classifier, order), hash_key, builtin_only, pairs)
         """The value-rule scanner and the clean-string cache (shared by every walk)."""
         self.state = ScrubState(
             text=self.text,
