@@ -63,3 +63,51 @@ def test_pairs_in_an_event_string_and_in_log_arguments() -> None:
 def test_scrubbing_twice_changes_nothing() -> None:
     once = ENGINE.scrub_text('[{"name": "DB_PASSWORD", "value": "Xk9mPq2vLt!"}]')
     assert ENGINE.scrub_text(once) == once
+
+
+@pytest.mark.parametrize(
+    ("text", "secret"),
+    [
+        ("<user><name>ana</name><password>Xk9mPq2vLt!</password></user>", "Xk9mPq2vLt!"),
+        (
+            '<wsse:UsernameToken><wsse:Username>svc</wsse:Username><wsse:Password Type="#PasswordText">'
+            "Zq8pWd991x</wsse:Password></wsse:UsernameToken>",
+            "Zq8pWd991x",
+        ),
+        ('<add key="StripeSecret" value="sk-9f8e7d6c5b4a"/><add key="Theme" value="dark"/>', "sk-9f8e7d6c5b4a"),
+        ('<property name="hibernate.connection.password" value="Tr0ub4dor-3"/>', "Tr0ub4dor-3"),
+        ('<input type="password" name="password" value="hunter2-Xy">', "hunter2-Xy"),
+        (
+            '--b\r\nContent-Disposition: form-data; name="password"\r\n\r\nS3cr3t-Pw!\r\n--b\r\n'
+            'Content-Disposition: form-data; name="user"\r\n\r\nana\r\n--b--',
+            "S3cr3t-Pw!",
+        ),
+    ],
+)
+def test_markup_and_form_fields_named_as_secrets_are_filtered(text: str, secret: str) -> None:
+    out = ENGINE.scrub_text(text)
+    assert secret not in out
+    assert out.count(F) == 1
+    assert ENGINE.scrub_text(out) == out
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "<p>hello <b>world</b></p>",
+        "<title>Reset password</title>",
+        "<password-policy>min 12</password-policy>",
+        '<add key="Theme" value="dark"/>',
+        'Content-Disposition: form-data; name="user"\r\n\r\nana',
+    ],
+)
+def test_harmless_markup_is_kept(text: str) -> None:
+    assert ENGINE.scrub_text(text) == text
+
+
+def test_a_large_document_is_scrubbed_in_one_pass() -> None:
+    """Thousands of elements: every password goes, in time linear in the document (no window rescans)."""
+    doc = "<r>" + "".join(f"<i><n>n{i}</n><password>Pw-{i:06d}x</password></i>" for i in range(2000)) + "</r>"
+    out = ENGINE.scrub_text(doc)
+    assert out.count(F) == 2000
+    assert "Pw-0" not in out
