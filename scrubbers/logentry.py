@@ -11,6 +11,8 @@ the argument was rendered, so template, arguments and formatted text stay consis
 from __future__ import annotations
 
 import re
+from itertools import repeat
+from operator import contains
 from typing import Any, Callable, Iterator, Protocol, Tuple
 
 from scrubbers.actions import FILTERED, is_placeholder
@@ -26,6 +28,7 @@ _PLACEHOLDER_RE = re.compile(
 # the word a placeholder follows: "password %s", "token=%s", "Authorization: Bearer %s", "api_key: '%s'"
 _LAST_WORD_RE = re.compile(r"([A-Za-z][A-Za-z0-9_.-]*)[\"']?[ \t]*(?:[:=][ \t]*|[ \t]*)[\"'(<\[]?$")
 _CONTEXT_CHARS = 48
+_NO_DATA: dict[str, Any] = {}
 
 Placeholder = Tuple[int, int, "str | None"]
 """``(start, end, name)`` of one ``%`` placeholder in a template (``name`` for ``%(name)s``)."""
@@ -215,6 +218,13 @@ def log_entries(walk: LogWalk, event: dict[Any, Any]) -> None:
     values = crumbs.get("values") if type(crumbs) is dict else crumbs
     if type(values) is not list:
         return
+    try:
+        # most trails hold no log record: find that out in C, without a Python step per crumb
+        datas = map(dict.get, values, repeat("data"), repeat(_NO_DATA))
+        if not any(map(contains, datas, repeat("logentry"))):
+            return
+    except TypeError:  # a crumb or its data of another type: the careful loop below
+        pass
     base: Chain = ((None, "breadcrumbs"), "values") if type(crumbs) is dict else (None, "breadcrumbs")
     for i, crumb in enumerate(values):
         if type(crumb) is dict:
