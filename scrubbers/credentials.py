@@ -77,9 +77,11 @@ def _named(name_re: str, value_re: str) -> str:
     )
 
 
-# Tokens whose body holds characters that end a token run (+ / = ~ :), or whose secret sits in a
-# URL: one shared set of literals over the text (one str.find each), then the windows around them.
-_LITERALS = "glc_|whsec_|sntrys_|ATATT3|atlasv1|pscale_|sha256~|django-insecure-|:AA|/api/webhooks/|/IncomingWebhook/"
+# Tokens whose body holds characters that end a token run (+ / = and symbols), or whose secret sits
+# in a URL: one shared set of literals over the text (one str.find each, so few), then the windows
+# around them. Tokens that only start after such a character (sha256~, <bot id>:AA) are token rules
+# anchored at their body with a fixed-width lookbehind instead: no extra pass.
+_LITERALS = "glc_|whsec_|sntrys_|ATATT3|django-insecure-|/api/webhooks/|/IncomingWebhook/"
 
 
 def _t(rule_id: str, pattern: str, description: str, validator: Callable[[str], bool] | None = None) -> PatternRule:
@@ -112,34 +114,10 @@ _TEXT_RULES: tuple[PatternRule, ...] = (
         _mixed("ATATT3"),
     ),
     _t(
-        "terraform-cloud-token",
-        r"(?<![\w.-])[A-Za-z0-9]{14}\.atlasv1\.[A-Za-z0-9_=-]{60,70}(?![\w=-])",
-        "Terraform Cloud / Enterprise API tokens (<14>.atlasv1.<60-70>)",
-        _mixed(r"[A-Za-z0-9]{14}\.atlasv1\.", cased=False),
-    ),
-    _t(
-        "planetscale-token",
-        r"(?<![\w-])pscale_(?:tkn|pw|oauth)_[\w=.-]{32,64}(?![\w=.-])",
-        "PlanetScale API tokens, passwords and OAuth tokens (pscale_tkn_, pscale_pw_, pscale_oauth_)",
-        _mixed("pscale_[a-z]+_"),
-    ),
-    _t(
-        "openshift-user-token",
-        r"(?<![\w-])sha256~[\w-]{43}(?![\w-])",
-        "OpenShift user OAuth tokens (sha256~)",
-        _mixed("sha256~"),
-    ),
-    _t(
         "django-secret-key",
         r"(?<![\w-])django-insecure-[a-z0-9!@#$%^&*(=+)_-]{50}",
         "Django SECRET_KEY values from startproject (django-insecure- + 50)",
         _mixed("django-insecure-", cased=False),
-    ),
-    _t(
-        "telegram-bot-token",
-        r"(?:(?<=bot)|(?<![\w-]))[0-9]{5,16}:AA[A-Za-z0-9_-]{33}(?![\w-])",
-        "Telegram bot tokens (<bot id>:AA...), also inside api.telegram.org/bot<token>/ URLs",
-        _mixed("[0-9]+:AA"),
     ),
     _t(
         "discord-webhook-url",
@@ -497,6 +475,30 @@ DEFAULT_CREDENTIAL_RULES: tuple[PatternRule, ...] = (
             r"(?<![\w-])figd_[A-Za-z0-9_-]{40,}" + _END,
             "Figma personal access tokens (figd_)",
             _mixed("figd_"),
+        ),
+        _p(
+            "terraform-cloud-token",
+            r"(?<![\w.-])[A-Za-z0-9]{14}\.atlasv1\.[A-Za-z0-9_-]{60,70}" + _END,
+            "Terraform Cloud / Enterprise API tokens (<14>.atlasv1.<60-70>)",
+            _mixed(r"[A-Za-z0-9]{14}\.atlasv1\.", cased=False),
+        ),
+        _p(
+            "planetscale-token",
+            r"(?<![\w-])pscale_(?:tkn|pw|oauth)_[\w.-]{32,64}" + _END,
+            "PlanetScale API tokens, passwords and OAuth tokens (pscale_tkn_, pscale_pw_, pscale_oauth_)",
+            _mixed("pscale_[a-z]+_"),
+        ),
+        _p(
+            "openshift-user-token",
+            r"(?<=sha256~)[\w-]{43}" + _END,
+            "OpenShift user OAuth tokens (the 43 characters after sha256~)",
+            _mixed(""),
+        ),
+        _p(
+            "telegram-bot-token",
+            r"(?<=[0-9]{5}:)AA[A-Za-z0-9_-]{33}" + _END,
+            "Telegram bot tokens (the secret after <bot id>:), also inside api.telegram.org/bot<token>/ URLs",
+            _mixed("AA"),
         ),
         _p(
             "mailchimp-api-key",
