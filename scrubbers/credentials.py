@@ -10,6 +10,7 @@ digest or an id.
 
 from __future__ import annotations
 
+import re
 from typing import Callable
 
 from scrubbers import validators
@@ -46,12 +47,89 @@ def _p(
     )
 
 
+def _mixed(prefix: str, least: int = 2, each: int = 1, cased: bool | None = None) -> Callable[[str], bool]:
+    """A token body (after ``prefix``) that looks random: ``least`` of upper/lower/digit, ``each`` times.
+
+    A body that may hold ``_``, ``-`` or ``.`` must have both cases (``cased`` decides when given):
+    a snake_case or kebab-case identifier has none upper-case, a random base64url token has both.
+    """
+    head = re.compile(prefix)
+
+    def check(text: str) -> bool:
+        m = head.match(text)
+        body = text[m.end() :] if m else text
+        upper = sum(c.isupper() for c in body)
+        lower = sum(c.islower() for c in body)
+        digit = sum(c.isdigit() for c in body)
+        need_case = any(c in body for c in "_-.") if cased is None else cased
+        if need_case and not (upper and lower):
+            return False
+        return (upper >= each) + (lower >= each) + (digit >= each) >= least
+
+    return check
+
+
 # Context for prefix-less secrets: a name ending in the right words, then = or :, quotes optional.
 def _named(name_re: str, value_re: str) -> str:
     return (
         r"(?<![A-Za-z0-9])(?i:" + name_re + r")[\"']?\s*(?:=>|:=|[=:,])\s*[\"']?(?P<secret>" + value_re + r")"
         r"(?![A-Za-z0-9/+=])"
     )
+
+
+# Tokens whose body holds characters that end a token run (+ / = and symbols), or whose secret sits
+# in a URL: one shared set of literals over the text (one str.find each, so few), then the windows
+# around them. Tokens that only start after such a character (sha256~, <bot id>:AA) are token rules
+# anchored at their body with a fixed-width lookbehind instead: no extra pass.
+_LITERALS = "glc_|whsec_|sntrys_|ATATT3|django-insecure-|/api/webhooks/|/IncomingWebhook/"
+
+
+def _t(rule_id: str, pattern: str, description: str, validator: Callable[[str], bool] | None = None) -> PatternRule:
+    return _p(rule_id, pattern, description, validator, prefilter=_LITERALS, view="text", window=(20, 500))
+
+
+_TEXT_RULES: tuple[PatternRule, ...] = (
+    _t(
+        "grafana-cloud-token",
+        r"(?<![\w-])glc_[A-Za-z0-9+/]{32,400}={0,2}(?![\w+/=-])",
+        "Grafana Cloud access policy tokens (glc_ + base64)",
+        _mixed("glc_", cased=True),
+    ),
+    _t(
+        "stripe-webhook-secret",
+        r"(?<![\w-])whsec_[A-Za-z0-9+/]{32,}={0,2}(?![\w+/=-])",
+        "Stripe webhook signing secrets (whsec_)",
+        _mixed("whsec_"),
+    ),
+    _t(
+        "sentry-org-token",
+        r"(?<![\w-])sntrys_eyJpYXQiO[A-Za-z0-9+/]{10,200}(?:LCJyZWdpb25fdXJs|InJlZ2lvbl91cmwi|cmVnaW9uX3VybCI6)"
+        r"[A-Za-z0-9+/]{10,200}={0,2}_[A-Za-z0-9+/]{43}(?![\w+/=-])",
+        "Sentry organization auth tokens (sntrys_eyJpYXQiO...)",
+    ),
+    _t(
+        "atlassian-api-token",
+        r"(?<![\w-])ATATT3[A-Za-z0-9_=-]{186}(?![\w=-])",
+        "Atlassian API tokens (ATATT3...)",
+        _mixed("ATATT3"),
+    ),
+    _t(
+        "django-secret-key",
+        r"(?<![\w-])django-insecure-[a-z0-9!@#$%^&*(=+)_-]{50}",
+        "Django SECRET_KEY values from startproject (django-insecure- + 50)",
+        _mixed("django-insecure-", cased=False),
+    ),
+    _t(
+        "discord-webhook-url",
+        r"discord(?:app)?\.com/api/webhooks/[0-9]{17,20}/(?P<secret>[A-Za-z0-9_-]{60,70})(?![\w-])",
+        "Discord webhook URLs (the token after discord.com/api/webhooks/<id>/)",
+    ),
+    _t(
+        "microsoft-teams-webhook-url",
+        r"/IncomingWebhook/(?P<secret>[A-Fa-f0-9]{32}(?:/[A-Za-z0-9_-]+)*)",
+        "Microsoft Teams / Office 365 incoming webhooks (the path after .../webhookb2/...@.../IncomingWebhook/)",
+    ),
+)
 
 
 DEFAULT_CREDENTIAL_RULES: tuple[PatternRule, ...] = (
@@ -177,4 +255,256 @@ DEFAULT_CREDENTIAL_RULES: tuple[PatternRule, ...] = (
         view="text",
         window=(20, 200),
     ),
+    *(
+        # Prefixed vendor tokens (shapes from each vendor's docs and gitleaks' config/gitleaks.toml)
+        _p(
+            "shopify-token",
+            r"(?<![\w-])shp(?:at|ss|ca|pa)_[a-fA-F0-9]{32}" + _END,
+            "Shopify access, shared-secret, custom-app and private-app tokens (shpat_, shpss_, shpca_, shppa_)",
+        ),
+        _p(
+            "hashicorp-vault-token",
+            r"(?<![\w-])(?:hvs\.[\w-]{90,120}|hvb\.[\w-]{138,300})" + _END,
+            "HashiCorp Vault service (hvs.) and batch (hvb.) tokens",
+            _mixed(r"hv[sb]\."),
+        ),
+        _p(
+            "digitalocean-token",
+            r"(?<![\w-])do[opr]_v1_[a-f0-9]{64}" + _END,
+            "DigitalOcean personal access (dop_v1_), OAuth (doo_v1_) and refresh (dor_v1_) tokens",
+        ),
+        _p(
+            "huggingface-token",
+            r"(?<![\w-])(?:hf_|api_org_)[A-Za-z]{34}" + _END,
+            "Hugging Face user (hf_) and organisation (api_org_) tokens; both cases at least 6 times",
+            _mixed("hf_|api_org_", each=6),
+        ),
+        _p(
+            "sentry-user-token",
+            r"(?<![\w-])sntryu_[a-f0-9]{64}" + _END,
+            "Sentry user auth tokens (sntryu_)",
+        ),
+        _p(
+            "grafana-service-account-token",
+            r"(?<![\w-])glsa_[A-Za-z0-9]{32}_[A-Fa-f0-9]{8}" + _END,
+            "Grafana service account tokens (glsa_)",
+        ),
+        _p(
+            "new-relic-key",
+            r"(?<![\w-])(?:NRAK-[A-Z0-9]{27}|NRII-[A-Za-z0-9-]{32}|NRJS-[a-f0-9]{19})" + _END,
+            "New Relic user API keys (NRAK-), insert keys (NRII-) and browser tokens (NRJS-)",
+        ),
+        _p(
+            "doppler-token",
+            r"(?<![\w-])dp\.(?:pt|ct|sa|scim|audit|st(?:\.[a-z0-9_-]{1,60})?)\.[A-Za-z0-9]{43}" + _END,
+            "Doppler personal, CLI, service, service-account, SCIM and audit tokens (dp.pt., dp.st., ...)",
+            _mixed(r"dp\.[a-z]+\.(?:[a-z0-9_-]+\.)?"),
+        ),
+        _p(
+            "linear-api-key",
+            r"(?<![\w-])lin_(?:api|oauth)_[A-Za-z0-9]{40}" + _END,
+            "Linear API keys (lin_api_) and OAuth tokens (lin_oauth_)",
+            _mixed("lin_[a-z]+_"),
+        ),
+        _p(
+            "postman-api-key",
+            r"(?<![\w-])PMAK-[a-fA-F0-9]{24}-[a-fA-F0-9]{34}" + _END,
+            "Postman API keys (PMAK-)",
+        ),
+        _p(
+            "databricks-token",
+            r"(?<![\w-])dapi[a-f0-9]{32}(?:-\d)?" + _END,
+            "Databricks personal access tokens (dapi + 32 hex)",
+            _mixed("dapi"),
+        ),
+        _p(
+            "square-token",
+            r"(?<![\w-])(?:(?:EAAA|sq0atp-)[\w-]{22,60}|sq0csp-[\w-]{43})" + _END,
+            "Square access tokens (EAAA..., sq0atp-) and application secrets (sq0csp-)",
+            _mixed("EAAA|sq0atp-|sq0csp-", cased=True),
+        ),
+        _p(
+            "pulumi-token",
+            r"(?<![\w-])pul-[a-f0-9]{40}" + _END,
+            "Pulumi access tokens (pul-)",
+        ),
+        _p(
+            "age-secret-key",
+            r"(?<![\w-])AGE-SECRET-KEY-1[QPZRY9X8GF2TVDW0S3JN54KHCE6MUA7L]{58}" + _END,
+            "age encryption secret keys (AGE-SECRET-KEY-1..., bech32)",
+        ),
+        _p(
+            "facebook-access-token",
+            r"(?<![\w-])EAA[MC][A-Za-z0-9]{100,}" + _END,
+            "Facebook / Meta Graph API access tokens (EAAM..., EAAC...)",
+            _mixed("EAA[MC]"),
+        ),
+        _p(
+            "groq-api-key",
+            r"(?<![\w-])gsk_[A-Za-z0-9]{52}" + _END,
+            "Groq API keys (gsk_)",
+            _mixed("gsk_"),
+        ),
+        _p(
+            "replicate-api-token",
+            r"(?<![\w-])r8_[A-Za-z0-9]{37}" + _END,
+            "Replicate API tokens (r8_)",
+            _mixed("r8_"),
+        ),
+        _p(
+            "perplexity-api-key",
+            r"(?<![\w-])pplx-[A-Za-z0-9]{48}" + _END,
+            "Perplexity API keys (pplx-)",
+            _mixed("pplx-"),
+        ),
+        _p(
+            "notion-token",
+            r"(?<![\w-])(?:ntn_[0-9]{11}[A-Za-z0-9]{35}|secret_[A-Za-z0-9]{43})" + _END,
+            "Notion integration tokens (ntn_, legacy secret_ + 43)",
+            _mixed("ntn_|secret_", cased=True),
+        ),
+        _p(
+            "heroku-api-key",
+            r"(?<![\w-])HRKU-AA[0-9a-zA-Z_-]{58}" + _END,
+            "Heroku API keys (HRKU-AA...)",
+            _mixed("HRKU-AA"),
+        ),
+        _p(
+            "brevo-api-key",
+            r"(?<![\w-])x(?:keysib|smtpsib)-[a-f0-9]{64}-[A-Za-z0-9]{16}" + _END,
+            "Brevo / Sendinblue API and SMTP keys (xkeysib-, xsmtpsib-)",
+        ),
+        _p(
+            "shippo-api-token",
+            r"(?<![\w-])shippo_(?:live|test)_[a-fA-F0-9]{40}" + _END,
+            "Shippo API tokens (shippo_live_, shippo_test_)",
+        ),
+        _p(
+            "rubygems-api-token",
+            r"(?<![\w-])rubygems_[a-f0-9]{48}" + _END,
+            "RubyGems API keys (rubygems_)",
+        ),
+        _p(
+            "prefect-api-key",
+            r"(?<![\w-])pnu_[A-Za-z0-9]{36}" + _END,
+            "Prefect Cloud API keys (pnu_)",
+            _mixed("pnu_"),
+        ),
+        _p(
+            "readme-api-token",
+            r"(?<![\w-])rdme_[a-z0-9]{70}" + _END,
+            "ReadMe API keys (rdme_)",
+            _mixed("rdme_"),
+        ),
+        _p(
+            "dynatrace-api-token",
+            r"(?<![\w-])dt0c01\.[A-Z0-9]{24}\.[A-Z0-9]{64}" + _END,
+            "Dynatrace API tokens (dt0c01.)",
+        ),
+        _p(
+            "easypost-api-key",
+            r"(?<![\w-])EZ[AT]K[A-Za-z0-9]{54}" + _END,
+            "EasyPost production (EZAK) and test (EZTK) API keys",
+            _mixed("EZ[AT]K"),
+        ),
+        _p(
+            "flyio-token",
+            r"(?<![\w-])fo1_[\w-]{43}" + _END,
+            "Fly.io OAuth access tokens (fo1_)",
+            _mixed("fo1_"),
+        ),
+        _p(
+            "duffel-api-token",
+            r"(?<![\w-])duffel_(?:test|live)_[\w-]{43}" + _END,
+            "Duffel API tokens (duffel_live_, duffel_test_)",
+            _mixed("duffel_[a-z]+_"),
+        ),
+        _p(
+            "artifactory-api-key",
+            r"(?<![\w-])AKCp[A-Za-z0-9]{69}" + _END,
+            "JFrog Artifactory API keys (AKCp)",
+            _mixed("AKCp"),
+        ),
+        _p(
+            "alibaba-access-key-id",
+            r"(?<![\w-])LTAI[A-Za-z0-9]{20}" + _END,
+            "Alibaba Cloud AccessKey ids (LTAI)",
+            _mixed("LTAI"),
+        ),
+        _p(
+            "infracost-api-token",
+            r"(?<![\w-])ico-[A-Za-z0-9]{32}" + _END,
+            "Infracost API tokens (ico-)",
+            _mixed("ico-"),
+        ),
+        _p(
+            "scalingo-api-token",
+            r"(?<![\w-])tk-us-[\w-]{48}" + _END,
+            "Scalingo API tokens (tk-us-)",
+            _mixed("tk-us-"),
+        ),
+        _p(
+            "sourcegraph-token",
+            r"(?<![\w-])sgp_(?:[a-fA-F0-9]{16}_|local_)?[a-fA-F0-9]{40}" + _END,
+            "Sourcegraph access tokens (sgp_)",
+        ),
+        _p(
+            "stripe-client-secret",
+            r"(?<![\w-])(?:pi|seti)_[A-Za-z0-9]{24}_secret_[A-Za-z0-9]{25}" + _END,
+            "Stripe PaymentIntent / SetupIntent client secrets (pi_..._secret_...)",
+        ),
+        _p(
+            "google-oauth-client-secret",
+            r"(?<![\w-])GOCSPX-[A-Za-z0-9_-]{28}" + _END,
+            "Google OAuth client secrets (GOCSPX-)",
+            _mixed("GOCSPX-"),
+        ),
+        _p(
+            "google-oauth-access-token",
+            r"(?<![\w-])ya29\.[A-Za-z0-9_-]{20,}" + _END,
+            "Google OAuth access tokens (ya29.)",
+            _mixed(r"ya29\.", cased=True),
+        ),
+        _p(
+            "supabase-token",
+            r"(?<![\w-])sbp_[a-f0-9]{40}" + _END,
+            "Supabase personal access tokens (sbp_)",
+        ),
+        _p(
+            "figma-token",
+            r"(?<![\w-])figd_[A-Za-z0-9_-]{40,}" + _END,
+            "Figma personal access tokens (figd_)",
+            _mixed("figd_"),
+        ),
+        _p(
+            "terraform-cloud-token",
+            r"(?<![\w.-])[A-Za-z0-9]{14}\.atlasv1\.[A-Za-z0-9_-]{60,70}" + _END,
+            "Terraform Cloud / Enterprise API tokens (<14>.atlasv1.<60-70>)",
+            _mixed(r"[A-Za-z0-9]{14}\.atlasv1\.", cased=False),
+        ),
+        _p(
+            "planetscale-token",
+            r"(?<![\w-])pscale_(?:tkn|pw|oauth)_[\w.-]{32,64}" + _END,
+            "PlanetScale API tokens, passwords and OAuth tokens (pscale_tkn_, pscale_pw_, pscale_oauth_)",
+            _mixed("pscale_[a-z]+_"),
+        ),
+        _p(
+            "openshift-user-token",
+            r"(?<=sha256~)[\w-]{43}" + _END,
+            "OpenShift user OAuth tokens (the 43 characters after sha256~)",
+            _mixed(""),
+        ),
+        _p(
+            "telegram-bot-token",
+            r"(?<=[0-9]{5}:)AA[A-Za-z0-9_-]{33}" + _END,
+            "Telegram bot tokens (the secret after <bot id>:), also inside api.telegram.org/bot<token>/ URLs",
+            _mixed("AA"),
+        ),
+        _p(
+            "mailchimp-api-key",
+            r"(?<![\w-])[a-f0-9]{32}-us[0-9]{1,2}" + _END,
+            "Mailchimp API keys (32 hex + -us<datacenter>; only with that suffix)",
+        ),
+    ),
+    *_TEXT_RULES,
 )

@@ -158,7 +158,7 @@ class _Combined:
             pos = max(hit[1], m.start() + 1)
 
 
-_PLAIN_WORD_RE = re.compile(r"[A-Za-z0-9_=@ ]+")
+_PLAIN_WORD_RE = re.compile(r"[A-Za-z0-9_=@ /:~-]+")
 _REGEX_META = frozenset(".^$*+?{}[]\\|()#")
 _SPAN = re.Match.span
 
