@@ -81,7 +81,9 @@ def _named(name_re: str, value_re: str) -> str:
 # in a URL: one shared set of literals over the text (one str.find each, so few), then the windows
 # around them. Tokens that only start after such a character (sha256~, <bot id>:AA) are token rules
 # anchored at their body with a fixed-width lookbehind instead: no extra pass.
-_LITERALS = "glc_|whsec_|sntrys_|ATATT3|django-insecure-|/api/webhooks/|/IncomingWebhook/"
+_LITERALS = "glc_|whsec_|sntrys_|ATATT3|django-insecure-"
+# Slack, Discord and Teams webhook URLs all have "hook" in them: one str.find serves the three
+_HOOK = "hook"
 
 
 def _t(rule_id: str, pattern: str, description: str, validator: Callable[[str], bool] | None = None) -> PatternRule:
@@ -119,15 +121,21 @@ _TEXT_RULES: tuple[PatternRule, ...] = (
         "Django SECRET_KEY values from startproject (django-insecure- + 50)",
         _mixed("django-insecure-", cased=False),
     ),
-    _t(
+    _p(
         "discord-webhook-url",
         r"discord(?:app)?\.com/api/webhooks/[0-9]{17,20}/(?P<secret>[A-Za-z0-9_-]{60,70})(?![\w-])",
         "Discord webhook URLs (the token after discord.com/api/webhooks/<id>/)",
+        prefilter=_HOOK,
+        view="text",
+        window=(30, 300),
     ),
-    _t(
+    _p(
         "microsoft-teams-webhook-url",
         r"/IncomingWebhook/(?P<secret>[A-Fa-f0-9]{32}(?:/[A-Za-z0-9_-]+)*)",
         "Microsoft Teams / Office 365 incoming webhooks (the path after .../webhookb2/...@.../IncomingWebhook/)",
+        prefilter=_HOOK,
+        view="text",
+        window=(30, 300),
     ),
 )
 
@@ -137,9 +145,9 @@ DEFAULT_CREDENTIAL_RULES: tuple[PatternRule, ...] = (
         "slack-webhook-url",
         r"hooks\.slack\.com/(?:services|workflows|triggers)/(?P<secret>[A-Za-z0-9+/_-]{20,})",
         "Slack incoming webhook / workflow URLs (the path after hooks.slack.com/services/)",
-        prefilter="hooks.slack.com",
+        prefilter=_HOOK,
         view="text",
-        window=(0, 300),
+        window=(30, 300),
     ),
     _p(
         "slack-token",
