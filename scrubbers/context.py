@@ -214,7 +214,7 @@ PROGRAM_PASSWORD_FLAG = PatternRule(
         "`redis-cli -a`, `ldapsearch -w`, `zip -P`, `openssl -k`, `smbclient -U user%x`, `htpasswd -b file user x` "
         "(so `ls -a`, `grep -w`, `cp -P` are untouched)"
     ),
-    prefilter="sshpass|docker|redis|ldap|zip|openssl|smbclient|rpcclient|htpasswd",
+    prefilter="sshpass|docker|redis|ldap|zip|unzip|openssl|smbclient|rpcclient|htpasswd",
     anchored=True,
 )
 
