@@ -183,6 +183,7 @@ COMMAND_LINE = PatternRule(
 # A short flag that means "password" only for its program (`-a` is redis-cli's, `-w` ldapsearch's, `-P` zip's):
 # the program, up to ten arguments of the same command, then the flag. Also in argv reprs: 'sshpass', '-p', 'x'.
 _ARG_SEP = r"['\"]?,?[ \t]+['\"]?"
+_ARG_SEP_REV = r"['\"]?[ \t]+,?['\"]?"  # _ARG_SEP read backwards
 _ARGS = r"(?:" + _ARG_SEP + r"[^\s'\"|;&<>]+){0,10}?"
 _POSITIONAL = _ARG_SEP + r"[^\s'\"|;&<>\[-]\S*"
 _PROGRAM_FLAGS = (  # (program, the arguments that may come before the flag, the flag and what precedes the value)
@@ -214,8 +215,16 @@ PROGRAM_PASSWORD_FLAG = PatternRule(
         "`redis-cli -a`, `ldapsearch -w`, `zip -P`, `openssl -k`, `smbclient -U user%x`, `htpasswd -b file user x` "
         "(so `ls -a`, `grep -w`, `cp -P` are untouched)"
     ),
-    prefilter="sshpass|docker|redis|ldap|zip|unzip|openssl|smbclient|rpcclient|htpasswd",
-    anchored=True,
+    # found from the flag (one literal-led pass): the program is then looked for just before it
+    prefilter=r"-(?:[pawPkU]|pass(?:in|out)|[A-Za-z]{0,3}b[A-Za-z]{0,3})['\"]?,?[ \t]",
+    back=(
+        _ARG_SEP_REV
+        + r"(?:[^\s'\"|;&<>]+"
+        + _ARG_SEP_REV
+        + r"){0,10}?(?:ssaphss|nigol"
+        + _ARG_SEP_REV
+        + r"rekcod|ilc-sider|[a-z]+padl|piz(?:nu)?|lssnepo|tneilc(?:bms|cpr)|dwssapth)(?![\w.-])"
+    ),
 )
 
 GLUED_PASSWORD_FLAG = PatternRule(
