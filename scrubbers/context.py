@@ -13,9 +13,9 @@ from scrubbers.rules import PatternRule
 
 __all__ = ["CONTEXT_TOKEN", "DEFAULT_CONTEXT_RULES", "WEAK_KEY_NAMES", "high_entropy", "password_like"]
 
-WEAK_KEY_NAMES = frozenset(("key", "sig", "code"))
-"""Last words of field names (``key``, ``X-Key``, ``sig``, ``code``) whose value is a credential
-only when it reads as a token."""
+WEAK_KEY_NAMES = frozenset(("key", "sig", "code", "signing", "refresh", "access", "license"))
+"""Last words of field names (``key``, ``X-Key``, ``sig``, ``code``, ``SLACK_SIGNING``, simplejwt's
+``refresh``/``access``, ``license``) whose value is a credential only when it reads as a token."""
 
 _TOKEN_CHARS = r"A-Za-z0-9_\-+/=.~"
 _UUID_RE = re.compile(r"[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}")
@@ -88,12 +88,37 @@ def _validate_glued(match: str) -> bool:
     return password_like(match[2:].strip("'\""))
 
 
+def _validate_command_line(match: str) -> bool:
+    m = COMMAND_LINE.compiled.match(match)
+    if m is None:
+        return True
+    if m.group("secret2") is not None:  # -u a:b is a uid:gid, not a login, when both are ids or one name twice
+        user, second = m.group("user").strip("'\""), m.group("secret2")
+        return not (user == second or (user.isdigit() and second.isdigit()))
+    value = m.group("secret") or ""
+    return not (value.isdigit() and len(value) <= 2)  # ffmpeg -pass 2
+
+
+def _validate_auth_scheme(match: str) -> bool:
+    m = AUTH_SCHEME.compiled.match(match)
+    token = m.group("secret") if m is not None else ""
+    return any(c.isdigit() for c in token) or (any(c.isupper() for c in token) and any(c.islower() for c in token))
+
+
 def _validate_query(match: str) -> bool:
-    value = match.split("=", 1)[1]
+    name, value = match.split("=", 1)
     if _BIND_RE.fullmatch(value) or value.lower() in _PLAIN_WORDS:
         return False
+    n = len(value)
     has_digit = any(c.isdigit() for c in value)
-    return len(value) >= 12 or (len(value) >= 6 and has_digit and any(c.isalpha() for c in value))
+    has_alpha = any(c.isalpha() for c in value)
+    name = name.lower()
+    if name in _LOOSE_QUERY_NAMES:  # a 32-hex OpenWeather appid counts; ticket=TCK-2024-042 does not
+        return n >= 16 and has_digit and has_alpha
+    if name == "code":  # an OAuth code is long or mixed-case random; SUMMER2024 is a promo code
+        mixed = any(c.isupper() for c in value) and any(c.islower() for c in value)
+        return n >= 16 or (n >= 6 and has_digit and mixed)
+    return n >= 12 or (n >= 6 and has_digit and has_alpha)
 
 
 # Between the context word and the token: "=", ":", or up to three short words ("mismatch: got").
@@ -118,14 +143,19 @@ CONTEXT_PASSWORD = PatternRule(
     id="context-password",
     category="password",
     pattern=(
-        r"(?<![A-Za-z_])(?i:password|passwd|passphrase|pwd)"
-        r"(?:[ \t]*[:=][ \t]*|[ \t]+)(?:(?:is|was|of|to|set|got|given|supplied|provided|value|mismatch:?|invalid:?"
-        r"|rejected:?)[ \t]+){0,3}"
+        r"(?<![A-Za-z_])(?i:password|passwd|passphrase|pwd|pw)"
+        r"(?:[ \t]*[:=][ \t]*|[ \t]+)"
+        # filler: "is:", "was", "reset to", "for alice:", "for user 42 to"
+        r"(?:(?:is|was|of|to|set|got|given|supplied|provided|value|mismatch|invalid|rejected|now|changed|reset"
+        r"|updated|for[ \t]+(?:user[ \t]+|account[ \t]+)?[^\s'\"]{1,64}?)[:=]?[ \t]+){0,3}"
         r"['\"]?(?P<secret>[^\s'\"]{5,127}[^\s'\",;.)\]}])"
     ),
     validator=_validate_password,
-    description="a password-like value right after the word password in free text (`login failed with password X`)",
-    prefilter=r"pass|pwd",
+    description=(
+        "a password-like value right after the word password in free text (`login failed with password X`, "
+        "`your new password is: X`, `temporary password for alice: X`, `pw X expires`)"
+    ),
+    prefilter=r"pass|pw",
     prefilter_view="lower",
     anchored=True,
 )
@@ -137,45 +167,130 @@ COMMAND_LINE = PatternRule(
     category="credential",
     pattern=(
         r"(?<![\w-])(?:--?(?:[A-Za-z0-9]+[-_])*(?i:password|passwd|pass|pwd|token|secret|api[-_]?key|access[-_]?key"
-        r"|auth|credentials?)" + _SEP + r"['\"]?(?![-\[*])(?P<secret>[^\s'\",\]]{1,256})"
-        r"|(?:-u|--user)" + _SEP + r"?['\"]?[^\s:'\"@/-][^\s:'\"@/]*:(?![\[*])(?P<secret2>[^\s'\",\]@]{1,256}))"
+        r"|auth|credentials?|bearer)" + _SEP + r"['\"]?(?![-\[*])(?P<secret>[^\s'\",\]]{1,256})"
+        r"|(?:-u|--user)" + _SEP + r"?['\"]?(?P<user>[^\s:'\"@/-][^\s:'\"@/]*)"
+        r":(?![\[*])(?P<secret2>[^\s'\",\]@]{1,256}))"
     ),
-    description="secrets on command lines (`--password=x`, `--password x`, `--token x`, `-u user:pass`)",
+    validator=_validate_command_line,
+    description=(
+        "secrets on command lines (`--password=x`, `--password x`, `--token x`, `--oauth2-bearer x`, "
+        "`-u user:pass`; not `-u 1000:1000` or `-u www-data:www-data`, which name a uid:gid)"
+    ),
     prefilter=r"-[-up]",  # shared with glued-password-flag: one pass for both
     anchored=True,
+)
+
+# A short flag that means "password" only for its program (`-a` is redis-cli's, `-w` ldapsearch's, `-P` zip's):
+# the program, up to ten arguments of the same command, then the flag. Also in argv reprs: 'sshpass', '-p', 'x'.
+_ARG_SEP = r"['\"]?,?[ \t]+['\"]?"
+_ARG_SEP_REV = r"['\"]?[ \t]+,?['\"]?"  # _ARG_SEP read backwards
+_ARGS = r"(?:" + _ARG_SEP + r"[^\s'\"|;&<>]+){0,10}?"
+_POSITIONAL = _ARG_SEP + r"[^\s'\"|;&<>\[-]\S*"
+_PROGRAM_FLAGS = (  # (program, the arguments that may come before the flag, the flag and what precedes the value)
+    # sshpass's own options come before the command it runs (whose -p is ssh's port)
+    (r"sshpass", r"(?:" + _ARG_SEP + r"(?:-[fdP]" + _ARG_SEP + r"[^\s'\"]+|-[A-Za-z]+)){0,4}?", r"-p" + _ARG_SEP),
+    (r"docker" + _ARG_SEP + r"login", _ARGS, r"-p" + _ARG_SEP),
+    (r"redis-cli", _ARGS, r"-a" + _ARG_SEP),
+    (r"ldap[a-z]+", _ARGS, r"-w" + _ARG_SEP),
+    (r"(?:un)?zip", _ARGS, r"-P" + _ARG_SEP),
+    (r"openssl", _ARGS, r"(?:-k" + _ARG_SEP + r"|-pass(?:in|out)" + _ARG_SEP + r"pass:)"),
+    (r"(?:smb|rpc)client", _ARGS, r"(?:-U|--user)(?:=|" + _ARG_SEP + r")[^\s%'\"]+%"),
+    # htpasswd -b file user password; htpasswd -nb user password (no file)
+    (r"htpasswd", _ARGS, r"-[A-Za-mo-z]*b[A-Za-mo-z]*(?:" + _ARG_SEP + r"-[A-Za-mo-z]+)*" + _POSITIONAL * 2 + _ARG_SEP),
+    (
+        r"htpasswd",
+        _ARGS,
+        r"-[A-Za-z]*(?:b[A-Za-z]*n|n[A-Za-z]*b)[A-Za-z]*(?:" + _ARG_SEP + r"-[A-Za-z]+)*" + _POSITIONAL + _ARG_SEP,
+    ),
+)
+PROGRAM_PASSWORD_FLAG = PatternRule(
+    id="program-password-flag",
+    category="password",
+    pattern=(
+        r"(?<![\w.-])(?:" + "|".join(prog + gap + _ARG_SEP + flag for prog, gap, flag in _PROGRAM_FLAGS) + r")"
+        r"(?![-\[*])(?P<secret>[^\s'\",\]|;&<>]{1,256})"
+    ),
+    description=(
+        "a password after a short flag that means password for its program only: `sshpass -p`, `docker login -p`, "
+        "`redis-cli -a`, `ldapsearch -w`, `zip -P`, `openssl -k`, `smbclient -U user%x`, `htpasswd -b file user x` "
+        "(so `ls -a`, `grep -w`, `cp -P` are untouched)"
+    ),
+    # found from the flag (one literal-led pass): the program is then looked for just before it
+    prefilter=r"-(?:[pawPkU]|pass(?:in|out)|[A-Za-z]{0,3}b[A-Za-z]{0,3})['\"]?,?[ \t]",
+    back=(
+        _ARG_SEP_REV
+        + r"(?:[^\s'\"|;&<>]+"
+        + _ARG_SEP_REV
+        + r"){0,10}?(?:ssaphss|nigol"
+        + _ARG_SEP_REV
+        + r"rekcod|ilc-sider|[a-z]+padl|piz(?:nu)?|lssnepo|tneilc(?:bms|cpr)|dwssapth)(?![\w.-])"
+    ),
 )
 
 GLUED_PASSWORD_FLAG = PatternRule(
     id="glued-password-flag",
     category="password",
-    pattern=r"(?<![\w-])-p(?![\s'\"\[*])(?P<secret>[^\s'\",\]]{4,128})",
+    pattern=(
+        r"(?<![\w-])-p(?:'(?P<secret2>[^'\n]{4,128})'|\"(?P<secret3>[^\"\n]{4,128})\""
+        r"|(?![\s'\"\[*])(?![a-z]+=)(?P<secret>[^\s'\",\]]{4,128}))"
+    ),
     validator=_validate_glued,
-    description="a password glued to its flag (mysql `-pS3cret`); `-pthread`-like words are kept",
+    description=(
+        "a password glued to its flag (mysql `-pS3cret`, `-p'S3cret'`); `-pthread`-like words and long options "
+        "(`-parallelism=20`) are kept"
+    ),
     prefilter=r"-[-up]",
     anchored=True,
 )
+
+# Query names that carry a credential only sometimes (`?refresh=1`, `?ticket=4711`, `?appid=730`): their value
+# must read as a random token. key=, sig= and code= (and invite_code=) take any value that is not a word.
+_LOOSE_QUERY_NAMES = frozenset(("appid", "ticket", "magic", "license", "refresh"))
 
 QUERY_CREDENTIAL = PatternRule(
     id="query-credential",
     category="credential",
     pattern=(
-        r"(?<![^?&;\s\x00'\"])(?i:key|sig|code)"
+        r"(?<![^?&;\s\x00'\"])(?i:key|code|invite_code|(?:[a-z0-9]+_)?sig|appid|ticket|magic|license|refresh)"
         r"=(?P<secret>[^&#\s'\"<>\x00]{1,2048})"
     ),
     validator=_validate_query,
     description=(
-        "credential-carrying query parameters (`?key=` Google API keys, `sig=`/`signature=` signed URLs, OAuth `code=`)"
+        "credential-carrying query parameters (`?key=` Google API keys, `sig=`/`signature=` signed URLs, "
+        "OAuth `code=`, invite codes; OpenWeather `appid=`, CAS `ticket=`, `magic=`, `license=`, `refresh=` "
+        "when token-shaped)"
     ),
     # found by the assignment scanner's pass over every "name=" (no pass of its own);
     # access_token=, id_token= and signature= are token-field names, found by the key rules
-    prefilter="key|sig|code",
+    prefilter="key|sig|code|appid|ticket|magic|license|refresh",
     prefilter_view="assignment",
+)
+
+# The value parser knows Bearer/Basic/Token/...; any other scheme word (Okta `SSWS`, Discord `Bot`, `Splunk`,
+# `GenieKey`, `Klaviyo-API-Key`, `Zoho-oauthtoken`, `OAuth`, `MAC`) is followed by the credential itself.
+AUTH_SCHEME = PatternRule(
+    id="authorization-scheme",
+    category="auth",
+    pattern=(
+        r"(?i:authorization)['\"]?[ \t]*[:=][ \t]*['\"]?"
+        r"[A-Za-z][A-Za-z0-9._-]{0,40}[ \t]+(?:[a-z_]{1,30}=\\?[\"']?)?(?P<secret>[A-Za-z0-9._~+/=:-]{8,2048})"
+    ),
+    validator=_validate_auth_scheme,
+    description=(
+        "an Authorization value under any scheme word (`Authorization: SSWS x`, `Bot x`, `Splunk x`, "
+        "`MAC id=\"x\"`)"
+    ),
+    prefilter="authorization",
+    prefilter_view="lower",
+    anchored=True,
 )
 
 DEFAULT_CONTEXT_RULES: tuple[PatternRule, ...] = (
     QUERY_CREDENTIAL,
     COMMAND_LINE,
+    PROGRAM_PASSWORD_FLAG,
     GLUED_PASSWORD_FLAG,
     CONTEXT_PASSWORD,
+    AUTH_SCHEME,
     CONTEXT_TOKEN,
 )

@@ -4,6 +4,10 @@
 ``api key``. A key is sensitive when a *suffix* of its tokens spells a sensitive name, so
 ``db_password`` and ``new_password2`` are sensitive, ``password_attempts`` (a counter) and
 ``reset_password_view`` (a view name) are not.
+
+Two kinds of words keep a name that only *looks* sensitive clean: a longer ordinary word that
+ends in a sensitive name (``possession`` is no ``session``), and a qualifier that names a public
+or structural key or an ordinary pass (``public_key``, ``cache_key``, ``boarding_pass``).
 """
 
 from __future__ import annotations
@@ -18,7 +22,34 @@ __all__ = ["DEFAULT_KEY_RULES", "KeyClassifier", "compact_suffixes", "key_tokens
 _ACRONYM = re.compile(r"([A-Z]+)([A-Z][a-z])")
 _CAMEL = re.compile(r"([a-z])([A-Z])")
 _DIGITS = re.compile(r"([A-Za-z])([0-9])|([0-9])([A-Za-z])")
-_SEP = re.compile(r"[^a-z0-9]+")
+_SEP = re.compile(r"[\W_]+")  # letters of every script stay in their word: contraseña, hasło, lösenord
+
+# Qualifiers before a final ``key`` / ``pass`` that make the pair an ordinary thing, not a
+# credential; the pair is fused into one word so it reads neither as ``pass`` nor as the weak ``key``.
+# (``primary_key`` is not here: Azure's PrimaryKey is an account key; a database's "id" is no token anyway.)
+_PLAIN_QUALIFIERS = {
+    "key": frozenset(
+        (
+            "public", "publishable", "pub", "site", "cache", "object", "partition", "sort", "range", "row",
+            "foreign", "idempotency", "dedup", "dedupe", "deduplication", "routing", "lookup", "index",
+            "unique", "natural", "surrogate", "composite", "clustering", "shard", "translation", "i18n",
+            "shortcut", "hot", "cursor", "sequence",
+        )
+    ),
+    "pass": frozenset(
+        (
+            "boarding", "first", "second", "third", "final", "last", "next", "single", "multi", "two",
+            "render", "shadow", "depth", "lighting", "blur", "bloom", "compute", "geometry", "post",
+            "season", "day", "bus", "hall", "free", "backstage", "press", "ski", "transit",
+        )
+    ),
+}
+# Ordinary words ending in a sensitive name that is long enough to match glued on (AUTHTOKEN).
+_WORD_ENDINGS = (
+    "possession", "obsession", "concession", "accession", "succession", "procession", "recession",
+    "secession", "intercession",
+    "pallbearer", "torchbearer", "cupbearer", "standardbearer", "betoken", "countersignature", "resenha",
+)
 
 
 def key_tokens(key: str) -> tuple[str, ...]:
@@ -29,6 +60,8 @@ def key_tokens(key: str) -> tuple[str, ...]:
     toks = [t for t in _SEP.split(s.lower()) if t]
     while toks and toks[-1].isdigit():
         toks.pop()
+    if len(toks) > 1 and toks[-1] in _PLAIN_QUALIFIERS and toks[-2] in _PLAIN_QUALIFIERS[toks[-1]]:
+        toks[-2:] = [toks[-2] + toks[-1]]
     return tuple(toks)
 
 
@@ -73,7 +106,11 @@ class KeyClassifier:
             result = self.ALLOW
         else:
             for rule, names, exact, glued in self._rules:
-                if whole in exact or any(s in names for s in suffixes) or whole.endswith(glued):
+                if (
+                    whole in exact
+                    or any(s in names for s in suffixes)
+                    or (whole.endswith(glued) and not whole.endswith(_WORD_ENDINGS))
+                ):
                     result = rule
                     break
         if len(self._cache) > 20_000:
@@ -132,15 +169,45 @@ DEFAULT_KEY_RULES: tuple[KeyRule, ...] = (
     _k(
         "password-field",
         "password",
-        ["password", "passwd", "pwd", "passphrase", "passcode", "password_hash", "pass_phrase", "pass"],
-        exact=["pw"],
-        description="password fields (password, passwd, pwd, mysql_pwd, new_password1, login_pass, db_pass, ...)",
+        [
+            "password",
+            "passwd",
+            "pwd",
+            "passphrase",
+            "passcode",
+            "password_hash",
+            "pass_phrase",
+            "pass",
+            # the word for password in other languages (a field named in the app's own language)
+            *("senha", "kennwort", "passwort", "contrasena", "contraseña", "motdepasse", "mot_de_passe"),
+            *("haslo", "hasło", "heslo", "wachtwoord", "parola", "salasana", "lösenord", "losenord", "passord"),
+            *("adgangskode", "jelszo", "jelszó", "sifre", "şifre", "пароль", "密码", "密碼", "パスワード", "비밀번호"),
+        ],
+        exact=["pw", "pin"],
+        description=(
+            "password fields (password, passwd, pwd, mysql_pwd, new_password1, login_pass, db_pass, ...; "
+            "senha, kennwort, contraseña, hasło, ...); a field named just pin"
+        ),
     ),
     _k(
         "secret-field",
         "secret",
-        ["secret", "secrets", "secret_key", "secret_access_key", "client_secret", "shared_secret"],
-        description="secret fields (secret, client_secret, SECRET_KEY, aws_secret_access_key, ...)",
+        [
+            "secret",
+            "secrets",
+            "secret_key",
+            "secret_key_base",
+            "secret_access_key",
+            "client_secret",
+            "shared_secret",
+            # wallet seeds and 2FA fallbacks: each one is the account
+            *("mnemonic", "seed_phrase", "recovery_phrase", "seed_words", "recovery_code", "recovery_codes"),
+            *("backup_code", "backup_codes"),
+        ],
+        description=(
+            "secret fields (secret, client_secret, SECRET_KEY, SECRET_KEY_BASE, aws_secret_access_key, ...), "
+            "wallet seed phrases and 2FA recovery codes"
+        ),
     ),
     _k(
         "private-key-field",
@@ -167,9 +234,24 @@ DEFAULT_KEY_RULES: tuple[KeyRule, ...] = (
     _k(
         "token-field",
         "credential",
-        ["token", "jwt", "bearer", "otp", "totp", "mfa_code", "signature"],
+        [
+            "token",
+            "jwt",
+            "bearer",
+            "otp",
+            "totp",
+            "otp_code",
+            "totp_code",
+            "mfa_code",
+            "signature",
+            "client_assertion",
+            "code_verifier",
+        ],
         exact=["sig"],
-        description="token fields (token, access_token, refresh_token, X-Auth-Token, ...)",
+        description=(
+            "token fields (token, access_token, refresh_token, X-Auth-Token, ...), OAuth client assertions "
+            "and PKCE code verifiers"
+        ),
     ),
     _k(
         "payment-card-field",

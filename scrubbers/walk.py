@@ -217,6 +217,7 @@ class Walk:
         whole = self.whole
         custom = self.custom
         other = self.other
+        number = self.number
         # the default engine (built-in value rules, no function rules) outside any path rule:
         # loops that judge only the values, with the short-string checks inlined
         fast = skip_short and not funcs
@@ -249,7 +250,10 @@ class Walk:
                         dict_(v, (chain, k), depth + 1, None)
                     elif t is list:
                         list_(v, (chain, k), depth + 1, None)
-                    elif not (t is int or t is float or t is bool or v is None):
+                    elif t is int:
+                        if v > 99_999_999_999:  # 12+ digits: perhaps a card number
+                            number(d, k, v, chain)
+                    elif not (t is float or t is bool or v is None):
                         other(d, k, v, chain, depth, None)
                 return
             removals: list[Any] | None = None
@@ -287,7 +291,10 @@ class Walk:
                         dict_(v, (chain, k), depth + 1, None)
                     elif t is list:
                         list_(v, (chain, k), depth + 1, None)
-                    elif not (t is int or t is float or t is bool or v is None):
+                    elif t is int:
+                        if v > 99_999_999_999:  # 12+ digits: perhaps a card number
+                            number(d, k, v, chain)
+                    elif not (t is float or t is bool or v is None):
                         other(d, k, v, chain, depth, None)
                     continue
                 if info is None or type(k) is not str:
@@ -358,7 +365,10 @@ class Walk:
                     dict_(v, (chain, k), depth + 1, sub)
                 elif t is list:
                     list_(v, (chain, k), depth + 1, sub)
-                elif not (t is int or t is float or t is bool or v is None):
+                elif t is int:
+                    if v > 99_999_999_999:  # 12+ digits: perhaps a card number
+                        number(d, k, v, chain)
+                elif not (t is float or t is bool or v is None):
                     other(d, k, v, chain, depth, sub)
             if renames is not None:
                 self.apply_renames(d, renames, chain, depth)
@@ -402,7 +412,10 @@ class Walk:
                     if len(v) == 2 and type(v[0]) is str and self.pair(v, (chain, i), depth):
                         continue
                     list_(v, (chain, i), depth + 1, None)
-                elif not (t is int or t is float or t is bool or v is None):
+                elif t is int:
+                    if v > 99_999_999_999:  # 12+ digits: perhaps a card number
+                        number(lst, i, v, chain)
+                elif not (t is float or t is bool or v is None):
                     other(lst, i, v, chain, depth, None)
 
         def release() -> None:
@@ -517,8 +530,22 @@ class Walk:
             self.dict_(v, (chain, key), depth + 1, sub)
         elif t is list:
             self.list_(v, (chain, key), depth + 1, sub)
-        elif not (t is int or t is float or t is bool or v is None):
+        elif t is int:
+            if v > 99_999_999_999:
+                self.number(container, key, v, chain)
+        elif not (t is float or t is bool or v is None):
             self.other(container, key, v, chain, depth, sub)
+
+    def number(self, container: Any, key: Any, v: int, chain: Chain) -> None:
+        """An int of 12 to 19 digits is judged as its digits: a card number is filtered as it is in a string."""
+        if v >= 10_000_000_000_000_000_000:
+            return
+        digits = str(v)
+        for s, e, _, rule in self.text.scan(digits):
+            if s == 0 and e == len(digits):
+                if self.whole(rule, container, key, v, chain):
+                    container[key] = None  # removed by its rule; the dict is being walked, so not popped here
+                return
 
     def other(self, container: Any, key: Any, v: Any, chain: Chain, depth: int, sub: PathState | None) -> None:
         """Subclasses of str/dict/list, tuples, sets, bytes; anything else is left alone."""
