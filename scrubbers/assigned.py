@@ -15,7 +15,7 @@ import re
 from scrubbers.context import high_entropy, password_like, word_built
 from scrubbers.keys import key_tokens
 
-__all__ = ["code_value", "harmless_word"]
+__all__ = ["annotation_default", "code_value", "harmless_word"]
 
 _IDENT = r"[A-Za-z_][A-Za-z0-9_]*"
 _CHAIN_RE = re.compile(r"\$?" + _IDENT + r"(?:\." + _IDENT + r")*")
@@ -38,6 +38,8 @@ _SNAKE_RE = re.compile(r"[a-z][a-z0-9]*(?:_[a-z0-9]+)+")
 _CAPS_RE = re.compile(r"[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)*")
 _ENDS = frozenset(" \t\r\n),;]}:'\"")
 _PAIRS = {"(": ")", "[": "]", "{": "}"}
+# the rest of an annotation ("| None", "| dict[str, str]") up to the "=" of its default
+_DEFAULT_RE = re.compile(r"(?:[ \t]*\|[ \t]*[\w.]+(?:\[[^\]\n]{0,80}\])?)*[ \t]*=(?!=)")
 _STATE_CATEGORIES = frozenset(("auth", "session", "credential"))
 _TEST_NAME_RE = re.compile(r"[a-z][a-z0-9]*(?:[_.][a-z0-9]+)+")
 
@@ -77,8 +79,8 @@ def _attribute_chain(parts: list[str], key: str) -> bool:
     return any(_SNAKE_RE.fullmatch(p) or (len(p) > 1 and _CAPS_RE.fullmatch(p)) for p in parts)
 
 
-def code_value(text: str, start: int, key: str, op: str, quoted: bool = False) -> bool:
-    """The value at ``start`` (after ``key`` and its operator ``op``) is code or a reference.
+def code_value(text: str, start: int, key: str, op: str, quoted: bool = False) -> int:
+    """Where the code or reference at ``start`` (after ``key`` and its operator ``op``) ends, or -1.
 
     A call or subscript (``get_token(user)``, ``os.environ['X']``, ``Optional[str]``), an
     attribute chain, the key's own name (``password=password``), a type annotation after ``:``,
@@ -87,23 +89,30 @@ def code_value(text: str, start: int, key: str, op: str, quoted: bool = False) -
     """
     ref = _REFERENCE_RE.match(text, start)
     if ref is not None and (not quoted or text[ref.end() : ref.end() + 1] in "'\""):
-        return True
+        return ref.end()
     m = _CHAIN_RE.match(text, start)
     if m is None or quoted:  # a quoted call or name is a string literal
-        return False
+        return -1
     end = m.end()
     parts = m.group().lstrip("$").split(".")
     nxt = text[end : end + 1]
     if nxt in ("(", "["):
         close = _closes(text, end)
         after = text[close : close + 1]
-        return close > 0 and not (after.isalnum() or after in ("_", "$")) and not any(map(high_entropy, parts))
+        code = close > 0 and not (after.isalnum() or after in ("_", "$")) and not any(map(high_entropy, parts))
+        return close if code else -1
     if nxt and nxt not in _ENDS:
-        return False
+        return -1
     if len(parts) > 1:
-        return _attribute_chain(parts, key)
+        return end if _attribute_chain(parts, key) else -1
     name = parts[0]
-    return name == key or (op == ":" and name.lower() in _TYPE_NAMES)
+    return end if name == key or (op == ":" and name.lower() in _TYPE_NAMES) else -1
+
+
+def annotation_default(text: str, end: int) -> int:
+    """Where the ``=`` of an annotation's default is (``password: str | None = "x"``), or -1."""
+    m = _DEFAULT_RE.match(text, end)
+    return m.end() - 1 if m is not None else -1
 
 
 def harmless_word(value: str, key: str, category: str) -> bool:

@@ -15,7 +15,7 @@ from bisect import bisect_left
 from typing import Any, Dict, Iterable, List, Tuple
 
 from scrubbers.actions import is_placeholder
-from scrubbers.assigned import code_value, harmless_word
+from scrubbers.assigned import annotation_default, code_value, harmless_word
 from scrubbers.context import CONTEXT_PASSWORD, CONTEXT_TOKEN
 from scrubbers.keys import KeyClassifier, key_tokens
 from scrubbers.regexinfo import first_chars, min_width
@@ -344,7 +344,7 @@ def _prefix_regex(words: Iterable[str]) -> str:
 
 
 _VALUE_RE = re.compile(
-    r">?[ \t]{0,3}(?:(?P<o>\\{0,3}[\"'])(?P<q>[^\n\x00]{1,400}?)(?P=o)"
+    r">?[ \t]{0,3}(?:(?:[bBrRuUfF]{1,2}(?=[\"']))?(?P<o>\\{0,3}[\"'])(?P<q>[^\n\x00]{0,400}?)(?P=o)"
     r"|(?P<u>(?:(?i:bearer|basic|token|digest|negotiate|ntlm|apikey|sso-key)[ \t]+)?"
     r"(?:[^\s\"'&,;)}\]<>\\\x00]|&(?![\w.%-]*=)){1,400}))"
 )
@@ -416,8 +416,10 @@ class _Assignments:
                     out.append((s, e, prio, prule))
                     return
         cls = self.classify(text[j:key_end])
-        if not isinstance(cls, KeyRule) or not cls.in_text:
-            return
+        if isinstance(cls, KeyRule) and cls.in_text:
+            self._value(text, op, text[j:key_end], cls, out, code)
+
+    def _value(self, text: str, op: int, key: str, cls: KeyRule, out: list[Hit], code: set[int]) -> None:
         vm = _VALUE_RE.match(text, op + 1)
         if vm is None:
             return
@@ -439,9 +441,12 @@ class _Assignments:
             or _BIND_PARAM_RE.match(text, e - len(last)) is not None  # a template placeholder, not a value
         ):
             return
-        key = text[j:key_end]
-        if code_value(text, s, key, text[op], vm.start("q") >= 0) or harmless_word(value, key, cls.category):
+        end = code_value(text, s, key, text[op], vm.start("q") >= 0)
+        if end >= 0 or harmless_word(value, key, cls.category):
             code.add(s)
+            eq = annotation_default(text, end) if end >= 0 and text[op] == ":" else -1
+            if eq >= 0:  # "password: str = 'x'": the default is the value
+                self._value(text, eq, key, cls, out, code)
             return
         out.append((s, e, -1 - self.key_prio.get(cls.id, 0), cls))
 

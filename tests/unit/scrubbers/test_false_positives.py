@@ -81,6 +81,8 @@ class TestCodeIsNotALiteral:
             'password = "${DB_PASSWORD}"',
             "password=%(password)s",
             "    const apiKey = process.env.API_KEY;",
+            '    secret: str = os.environ["SECRET"]',
+            "    password: str | None = None",
         ],
     )
     def test_kept(self, line: str, place: str) -> None:
@@ -102,10 +104,15 @@ class TestCodeIsNotALiteral:
             ("password: sunshine", "sunshine"),
             ("token = 'get_token(user)'", "get_token(user)"),
             ("DB_PASSWORD=Kq9vLm2x", "Kq9vLm2x"),
+            ('    password: str = "hunter2"', "hunter2"),
+            ("    api_key: Optional[str] = 'sk-Xq7Lm2Pz9Rt4Vw8Kc3Nb'", "sk-Xq7Lm2Pz9Rt4Vw8Kc3Nb"),
+            ('def connect(host: str, password: str | None = "Hunter12!x"):', "Hunter12!x"),
+            ('    token = b"xK9qZ2mL7vB4nP8r"', "xK9qZ2mL7vB4nP8r"),
+            ("SECRET_KEY = rb'Kq9vLm2x'", "Kq9vLm2x"),
         ],
     )
     def test_literals_still_filtered(self, line: str, secret: str, place: str) -> None:
-        """A literal, quoted or not, is filtered whole, even when it contains code-like characters."""
+        """A literal, quoted or not, is filtered whole, also as an annotated default (``password: str = 'x'``)."""
         assert_filtered(line, secret, place)
 
 
