@@ -11,7 +11,7 @@ import re
 
 from scrubbers.rules import PatternRule
 
-__all__ = ["CONTEXT_TOKEN", "DEFAULT_CONTEXT_RULES", "WEAK_KEY_NAMES", "high_entropy", "password_like"]
+__all__ = ["CONTEXT_TOKEN", "DEFAULT_CONTEXT_RULES", "WEAK_KEY_NAMES", "high_entropy", "password_like", "word_built"]
 
 WEAK_KEY_NAMES = frozenset(("key", "sig", "code", "signing", "refresh", "access", "license"))
 """Last words of field names (``key``, ``X-Key``, ``sig``, ``code``, ``SLACK_SIGNING``, simplejwt's
@@ -25,6 +25,9 @@ _FILE_RE = re.compile(
     r"\.(?:py|pyc|js|ts|json|txt|html?|log|ya?ml|cfg|ini|csv|xml|md|pem|crt|key|gz|zip|so|dll)$", re.I
 )
 _BIND_RE = re.compile(r"%(?:\([A-Za-z_]\w*\))?[-#0 +]*\d*(?:\.\d+)?[sdrifxXeEgGa]|\?|\$\d+|:[A-Za-z_]\w*|\{\w*\}")
+# camel-case humps, acronyms and numbers: "IMG20240601Final" -> IMG, 20240601, Final
+_RUN_RE = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|\d+")
+_CLUSTER_RE = re.compile(r"[^aeiouy]{4}")
 _PLAIN_WORDS = frozenset(("none", "null", "nil", "true", "false", "undefined", "redacted", "filtered", "required"))
 
 
@@ -33,8 +36,48 @@ def _tail(match: str) -> str:
     return m.group() if m else match
 
 
+def _pronounceable(run: str) -> bool:
+    """A letter run that could be a word: a real vowel, not vowels alone, no four consonants in a row."""
+    low = run.lower()
+    vowels = sum(c in "aeiouy" for c in low)
+    return any(c in "aeiou" for c in low) and len(low) <= vowels * 4 <= len(low) * 3 and not _CLUSTER_RE.search(low)
+
+
+def _standalone(value: str, start: int, end: int) -> bool:
+    return (start == 0 or not value[start - 1].isalnum()) and (end == len(value) or not value[end].isalnum())
+
+
+def word_built(value: str) -> bool:
+    """An identifier or path made of words (``ShippingAddressLine2``, ``prod/PaymentService/Db2``).
+
+    Random tokens switch character class every one or two characters and have letter runs no
+    one could pronounce; names are a few long pronounceable humps, a lower-case run only where
+    a part starts, and at most a short acronym or unit (``Id``, ``V2``, ``IMG``) per two words.
+    An upper-case word counts only standing alone (``STRIPE_API_KEY``): base32 runs are glued.
+    """
+    runs = list(_RUN_RE.finditer(value))
+    if not runs or len(runs) * 3 > sum(m.end() - m.start() for m in runs):
+        return False
+    word_letters = letters = words = short = 0
+    for m in runs:
+        run = m.group()
+        if run.isdigit():
+            continue
+        if run[0].islower() and m.start() and value[m.start() - 1].isalnum():
+            return False  # "kjvAug": a lower-case run glued to a digit or capital run
+        letters += len(run)
+        if len(run) <= 2 or (run.isupper() and not _standalone(value, m.start(), m.end())):
+            short += 1  # "Id", "V2", or an acronym glued to more: "IMG2024"
+        elif _pronounceable(run):
+            word_letters += len(run)
+            words += 1
+        else:
+            return False
+    return words > 0 and short <= max(1, words // 2) and word_letters * 5 >= letters * 3
+
+
 def high_entropy(value: str) -> bool:
-    """A token that reads as random: long, mixed character classes, not a UUID, file or word.
+    """A token that reads as random: long, mixed character classes, not a UUID, file, word or name.
 
     Hex strings of 20+ characters count (API tokens are often hex); the rules using this only
     apply it next to a context word, so a digest standing alone is never touched.
@@ -50,10 +93,12 @@ def high_entropy(value: str) -> bool:
         return False
     if len(set(v)) < 8:
         return False
-    if has_lower and has_upper:
-        return True
     if _HEX_RE.fullmatch(v):
         return n >= 20
+    if word_built(v):
+        return False
+    if has_lower and has_upper:
+        return True
     # one case plus digits: base32/base36 ids; reject snake_case or dotted words with a number
     digits = sum(c.isdigit() for c in v)
     return n >= 20 and digits * 5 >= n and "_" not in v and "." not in v
@@ -106,8 +151,13 @@ def _validate_auth_scheme(match: str) -> bool:
 
 
 def _validate_query(match: str) -> bool:
+    """A token-shaped value: long, or switching character class often; not a word plus a number.
+
+    Promo and coupon codes (``code=WELCOME10``, ``code=SUMMER2024``) are words; OAuth codes,
+    signatures and keys are long random strings.
+    """
     name, value = match.split("=", 1)
-    if _BIND_RE.fullmatch(value) or value.lower() in _PLAIN_WORDS:
+    if _BIND_RE.fullmatch(value) or value.lower() in _PLAIN_WORDS or word_built(value):
         return False
     n = len(value)
     has_digit = any(c.isdigit() for c in value)
@@ -115,10 +165,9 @@ def _validate_query(match: str) -> bool:
     name = name.lower()
     if name in _LOOSE_QUERY_NAMES:  # a 32-hex OpenWeather appid counts; ticket=TCK-2024-042 does not
         return n >= 16 and has_digit and has_alpha
-    if name == "code":  # an OAuth code is long or mixed-case random; SUMMER2024 is a promo code
-        mixed = any(c.isupper() for c in value) and any(c.islower() for c in value)
-        return n >= 16 or (n >= 6 and has_digit and mixed)
-    return n >= 12 or (n >= 6 and has_digit and has_alpha)
+    if n < 6:
+        return False
+    return n >= 20 or len(_RUN_RE.findall(value)) >= 4 or (n >= 12 and has_digit and has_alpha)
 
 
 # Between the context word and the token: "=", ":", or up to three short words ("mismatch: got").

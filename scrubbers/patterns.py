@@ -96,6 +96,8 @@ EMAIL = PatternRule(
     category="pii",
     pattern=(
         r"(?<![\w.+%-])[A-Za-z0-9][A-Za-z0-9._%+-]{0,63}@"
+        # not a retina asset (logo@2x.png, sprite@1.5x.webp): a scale factor, then a file extension
+        r"(?!\d+(?:\.\d+)?x\.(?i:png|jpe?g|gif|webp|svg|avif|bmp|ico|tiff?|heic)(?![\w-]))"
         # not followed by ":port" or ":path": that is a URL's userinfo@host or git@host:org/repo
         # (nor cut short before the rest of its host name: ana@corp.example.com:pw@db)
         r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,24}(?!\w|:[\w/~]|\.[A-Za-z])"
@@ -143,6 +145,8 @@ US_SSN = PatternRule(
     window=(0, 0),
 )
 
+_OCTET = r"(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)"
+
 IPV4 = PatternRule(
     id="ip-address",
     category="pii",
@@ -163,8 +167,11 @@ IPV6 = PatternRule(
     id="ipv6-address",
     category="pii",
     pattern=(
-        r"(?<![\w:.])(?:[0-9A-Fa-f]{1,4}:){1,7}(?::|(?::[0-9A-Fa-f]{1,4}){1,7}|[0-9A-Fa-f]{1,4})"
-        r"(?:%[0-9A-Za-z]+)?(?!\w)"
+        r"(?<![\w:.])(?:"
+        # an IPv4 tail: ::ffff:203.0.113.7 (IPv4-mapped, dual-stack logs), 64:ff9b::198.51.100.2
+        r"(?:[0-9A-Fa-f]{0,4}:){2,6}" + _OCTET + r"(?:\." + _OCTET + r"){3}(?!\w|\.\d)"
+        r"|(?:[0-9A-Fa-f]{1,4}:){1,7}(?::|(?::[0-9A-Fa-f]{1,4}){1,7}|[0-9A-Fa-f]{1,4})"
+        r"(?:%[0-9A-Za-z]+)?(?!\w))"
     ),
     validator=validators.ipv6,
     pii=True,

@@ -15,6 +15,8 @@ from bisect import bisect_left
 from typing import Any, Dict, Iterable, List, Tuple
 
 from scrubbers.actions import is_placeholder
+from scrubbers.assigned import annotation_default, code_value, harmless_word
+from scrubbers.context import CONTEXT_PASSWORD, CONTEXT_TOKEN
 from scrubbers.keys import KeyClassifier, key_tokens
 from scrubbers.regexinfo import first_chars, min_width
 from scrubbers.rules import KeyRule, PatternRule, Rule
@@ -34,6 +36,8 @@ _KEY_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123
 _NOT_SECRET_VALUES = frozenset(("none", "null", "nil", "true", "false", "undefined", "redacted", "filtered"))
 # SQL / format placeholders are not values: "password_hash = %s", "token = ?", "pw = :pw"
 _BIND_PARAM_RE = re.compile(r"%(?:\([A-Za-z_]\w*\))?[sdr]|\?|\$\d+|:[A-Za-z_]\w*|\{[A-Za-z_]?\w*\}")
+# rules with no shape of their own: a value the assignment parser reads as code is not theirs either
+_DEFERRING = frozenset((CONTEXT_PASSWORD.id, CONTEXT_TOKEN.id))
 _GENERIC_LAST_TOKENS = frozenset(("id", "key", "code", "hash", "phrase", "for", "addr", "address", "url", "ip"))
 
 
@@ -340,9 +344,9 @@ def _prefix_regex(words: Iterable[str]) -> str:
 
 
 _VALUE_RE = re.compile(
-    r">?[ \t]{0,3}(?:(?P<o>\\{0,3}[\"'])(?P<q>[^\n\x00]{1,400}?)(?P=o)"
+    r">?[ \t]{0,3}(?:(?:[bBrRuUfF]{1,2}(?=[\"']))?(?P<o>\\{0,3}[\"'])(?P<q>[^\n\x00]{0,400}?)(?P=o)"
     r"|(?P<u>(?:(?i:bearer|basic|token|digest|negotiate|ntlm|apikey|sso-key)[ \t]+)?"
-    r"[^\s\"'&,;)}\]<>\\\x00]{1,400}))"
+    r"(?:[^\s\"'&,;)}\]<>\\\x00]|&(?![\w.%-]*=)){1,400}))"
 )
 
 
@@ -383,11 +387,14 @@ class _Assignments:
             rev = text[::-1].lower()
             if len(rev) != n:  # exotic case mapping changed the length: fall back to no lowering
                 rev = text[::-1]
+        code: set[int] = set()
         for rx in (self.eq, self.colon):
             for m in rx.finditer(rev):
-                self._one(text, n, n - 1 - m.start(), n - m.start("k"), n - m.end(), out)
+                self._one(text, n, n - 1 - m.start(), n - m.start("k"), n - m.end(), out, code)
+        if code:
+            out[:] = [h for h in out if h[0] not in code or h[3].id not in _DEFERRING]
 
-    def _one(self, text: str, n: int, op: int, key_end: int, word_start: int, out: list[Hit]) -> None:
+    def _one(self, text: str, n: int, op: int, key_end: int, word_start: int, out: list[Hit], code: set[int]) -> None:
         j = word_start
         while j > 0 and word_start - j < 64 and text[j - 1] in _KEY_CHARS:
             j -= 1
@@ -409,8 +416,10 @@ class _Assignments:
                     out.append((s, e, prio, prule))
                     return
         cls = self.classify(text[j:key_end])
-        if not isinstance(cls, KeyRule) or not cls.in_text:
-            return
+        if isinstance(cls, KeyRule) and cls.in_text:
+            self._value(text, op, text[j:key_end], cls, out, code)
+
+    def _value(self, text: str, op: int, key: str, cls: KeyRule, out: list[Hit], code: set[int]) -> None:
         vm = _VALUE_RE.match(text, op + 1)
         if vm is None:
             return
@@ -431,6 +440,13 @@ class _Assignments:
             or last[:1] in "[{("  # "Bearer [Filtered]": already scrubbed
             or _BIND_PARAM_RE.match(text, e - len(last)) is not None  # a template placeholder, not a value
         ):
+            return
+        end = code_value(text, s, key, text[op], vm.start("q") >= 0)
+        if end >= 0 or harmless_word(value, key, cls.category):
+            code.add(s)
+            eq = annotation_default(text, end) if end >= 0 and text[op] == ":" else -1
+            if eq >= 0:  # "password: str = 'x'": the default is the value
+                self._value(text, eq, key, cls, out, code)
             return
         out.append((s, e, -1 - self.key_prio.get(cls.id, 0), cls))
 

@@ -133,12 +133,21 @@ def ipv4(text: str) -> bool:
 
 
 def ipv6(text: str) -> bool:
-    """An IPv6 address (``::`` and ``::1`` are kept)."""
+    """An IPv6 address (``::`` and ``::1`` are kept; an IPv4-mapped one is judged by its IPv4).
+
+    Two short groups (``0::2``, ``10::``) are a Python slice, not an address: a real one has a
+    group of three or more hex digits (``fe80::1``) or three groups (``2001:db8::1``).
+    """
     if text.count(":") < 2:
         return False
     try:
         addr = ipaddress.IPv6Address(text)
     except ValueError:
+        return False
+    if "." in text:
+        return ipv4(text.rsplit(":", 1)[1])
+    groups = [g for g in text.split("%", 1)[0].split(":") if g]
+    if len(groups) < 3 and all(len(g) < 3 for g in groups):
         return False
     return not (addr.is_loopback or addr.is_unspecified)
 
