@@ -72,9 +72,7 @@ BASIC = PatternRule(
 CONNECTION_STRING = PatternRule(
     id="connection-string",
     category="credential",
-    pattern=(
-        r"(?<![\w+.-])(?i:" + _DB_SCHEMES + r")://" + _USERINFO + r"(?P<secret2>[^:/?#@\s\"'<>]{16,}))@"
-    ),
+    pattern=(r"(?<![\w+.-])(?i:" + _DB_SCHEMES + r")://" + _USERINFO + r"(?P<secret2>[^:/?#@\s\"'<>]{16,}))@"),
     description="passwords in database and broker URLs (postgres://user:PASSWORD@host, redis://:PASSWORD@)",
     prefilter="@",
     back=_USERINFO_BACK,
@@ -83,9 +81,7 @@ CONNECTION_STRING = PatternRule(
 URL_USERINFO = PatternRule(
     id="url-userinfo",
     category="credential",
-    pattern=(
-        r"(?<![\w+.-])[A-Za-z][A-Za-z0-9+.-]{1,20}://" + _USERINFO + r"(?P<secret2>[^:/?#@\s\"'<>]{20,}))@"
-    ),
+    pattern=(r"(?<![\w+.-])[A-Za-z][A-Za-z0-9+.-]{1,20}://" + _USERINFO + r"(?P<secret2>[^:/?#@\s\"'<>]{20,}))@"),
     description="credentials in URL userinfo (https://user:PASSWORD@host, https://TOKEN@host)",
     prefilter="@",
     back=_USERINFO_BACK,
@@ -175,7 +171,10 @@ IPV6 = PatternRule(
     ),
     validator=validators.ipv6,
     pii=True,
-    description="IPv6 addresses, validated (loopback/unspecified kept); kept with send_default_pii",
+    description=(
+        "IPv6 addresses, validated (loopback/unspecified and slices like items[0::2] kept; IPv4-mapped ones "
+        "judged by their IPv4); kept with send_default_pii"
+    ),
     prefilter=r":(?::|[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{1,4}:)",
     window=(40, 45),
 )

@@ -370,7 +370,7 @@ class _Assignments:
             for word in (prule.prefilter or "").split("|"):
                 if word.strip():
                     anchors.add(word.strip().lower()[::-1])
-        tail = r"[ \t]{0,3}(?:[\"']\\{0,3})?(?P<k>\d*" + _prefix_regex(anchors) + ")"
+        tail = r"[ \t]{0,3}(?:[\"']\\{0,3})?(?P<k>(?:\d+[-_.]?)?" + _prefix_regex(anchors) + ")"
         self.eq = re.compile("=" + tail)
         self.colon = re.compile(":" + tail)
         self.named = named

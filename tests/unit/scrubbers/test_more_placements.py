@@ -353,3 +353,15 @@ class TestIntegerCardNumbers:
 
     def test_bool_is_not_a_number(self) -> None:
         assert scrub({"extra": {"flag": True}})["extra"]["flag"] is True
+
+
+@pytest.mark.parametrize(
+    ("text", "secret"),
+    [
+        ("X-Hub-Signature-256: sha256=9f8e7d6c5b4a39281706f5e4d3c2b1a09f8e7d6c5b4a3928", "9f8e7d6c5b4a3928"),
+        ("api_key_2=Xk9mPq2vLt81", "Xk9mPq2vLt81"),
+    ],
+)
+def test_a_numbered_name_in_text_is_still_the_name(text: str, secret: str) -> None:
+    """A version or index after a sensitive name (``-256``, ``_2``) does not hide it."""
+    assert secret not in scrubbers.compile_rules().scrub_text(text)
