@@ -15,7 +15,7 @@ import re
 from scrubbers.context import high_entropy, password_like, word_built
 from scrubbers.keys import key_tokens
 
-__all__ = ["annotation_default", "code_value", "harmless_word"]
+__all__ = ["annotation_default", "block_scalar", "code_value", "harmless_word", "pair_value", "value_extent"]
 
 _IDENT = r"[A-Za-z_][A-Za-z0-9_]*"
 _CHAIN_RE = re.compile(r"\$?" + _IDENT + r"(?:\." + _IDENT + r")*")
@@ -127,3 +127,53 @@ def harmless_word(value: str, key: str, category: str) -> bool:
     if category not in _STATE_CATEGORIES or not value.isalpha() or len(value) > 24:
         return False
     return len(value) <= 4 or word_built(value)
+
+
+# A value that carries on past a separator: "password = s3cr3t,Tr0ub4dor" or "PW=abc;def" (no
+# "name=" after the separator, so it is not the next field)
+_CONTINUES_RE = re.compile(r"[,;<>][^\s,;<>()\"'=:\x00]+(?=[\s,;<>)\"'\x00]|$)")
+_BLOCK_RE = re.compile(r"[ \t]*[|>][-+]?[ \t]*\r?\n(?P<indent>[ \t]+)(?P<v>[^\s\x00][^\n\x00]*)")
+_BRACED_RE = re.compile(r"\{(?P<v>[^{}:\"'\s\x00]{1,256})\}(?=[;\s\x00]|$)")
+_PAIR_TUPLE_RE = re.compile(
+    r"[(\[][ \t]*(?P<o>[\"'])[^\"'\n\x00]{0,256}(?P=o)[ \t]*,[ \t]*"
+    r"(?P<q>[\"'])(?P<v>[^\"'\n\x00]{1,256})(?P=q)[ \t]*[)\]]"
+)
+
+
+def value_extent(text: str, start: int, end: int, key_start: int, op: str) -> tuple[int, int] | None:
+    """Where an unquoted value found at ``[start, end)`` really ends (or starts), for the shapes
+    whose first separator is not the value's end; None when it is not a value at all.
+
+    * ``{Tr0ub;4dor}`` (ODBC's braced values) is the text inside the braces;
+    * ``s3cr3t,Tr0ub4dor`` carries on over ``,;<>`` while no ``name=`` follows;
+    * ``Password=Blue Sky Rain 42!;`` in a ``;``-separated connection string runs to the ``;``;
+    """
+    if text.startswith("{", start) and not text.startswith("{{", start):
+        m = _BRACED_RE.match(text, start)
+        return (m.start("v"), m.end("v")) if m is not None else None
+    while True:
+        m = _CONTINUES_RE.match(text, end)
+        if m is None:
+            break
+        end = m.end()
+    if op == "=" and text.startswith(" ", end) and key_start > 0 and text[key_start - 1] in ";":
+        semi = text.find(";", end, end + 128)
+        nl = text.find("\n", end, semi) if semi > 0 else -1
+        if semi > 0 and nl < 0 and "=" not in text[end:semi]:
+            end = semi
+    return start, end
+
+
+def pair_value(text: str, start: int) -> tuple[int, int] | None:
+    """The second element of a ``('user', 'password')`` pair assigned to a credential name
+    (``auth=('api', 'x')`` in requests calls); None when the value is not such a pair."""
+    m = _PAIR_TUPLE_RE.match(text, start)
+    return (m.start("v"), m.end("v")) if m is not None else None
+
+
+def block_scalar(text: str, colon: int) -> tuple[int, int] | None:
+    """A YAML block scalar after ``name:`` (``password: >-`` or ``|``, then an indented line): that line."""
+    m = _BLOCK_RE.match(text, colon + 1)
+    if m is None:
+        return None
+    return m.start("v"), m.end("v") - (len(m.group("v")) - len(m.group("v").rstrip()))

@@ -22,6 +22,10 @@ _DB_SCHEMES = (
 # ``user:password@``, split at the last "@" before the host: people write an e-mail login unencoded
 # (``postgres://ana@example.org:pw@db``) and passwords with an "@" in them (``app:p@ss@db``)
 _USERINFO = r"(?:[^:/?#\s\"'<>]*:(?P<secret>[^/?#\s\"'<>]+)|"
+# a database URL's password is written by hand more often than encoded: "/", "?" and "#" in it
+# belong to it (its host has no "@" after it), so it runs to the last "@" before a space
+_DB_USERINFO = r"(?:[^:/?#\s\"'<>]*:(?P<secret>[^\s\"'<>\x00]+)|"
+_DB_USERINFO_BACK = r"[^\s@\"'<>\x00]{1,256}?//:[A-Za-z0-9+.:-]{0,20}[A-Za-z]"
 # reversed "scheme://user:password" before the "@": where a userinfo URL starts
 _USERINFO_BACK = r"[^\s/?#@\"'<>\x00]{1,256}//:[A-Za-z0-9+.:-]{0,20}[A-Za-z]"
 
@@ -72,10 +76,10 @@ BASIC = PatternRule(
 CONNECTION_STRING = PatternRule(
     id="connection-string",
     category="credential",
-    pattern=(r"(?<![\w+.-])(?i:" + _DB_SCHEMES + r")://" + _USERINFO + r"(?P<secret2>[^:/?#@\s\"'<>]{16,}))@"),
+    pattern=(r"(?<![\w+.-])(?i:" + _DB_SCHEMES + r")://" + _DB_USERINFO + r"(?P<secret2>[^:/?#@\s\"'<>]{16,}))@"),
     description="passwords in database and broker URLs (postgres://user:PASSWORD@host, redis://:PASSWORD@)",
     prefilter="@",
-    back=_USERINFO_BACK,
+    back=_DB_USERINFO_BACK,
 )
 
 URL_USERINFO = PatternRule(

@@ -15,7 +15,14 @@ from bisect import bisect_left
 from typing import Any, Dict, Iterable, List, Tuple
 
 from scrubbers.actions import is_placeholder
-from scrubbers.assigned import annotation_default, code_value, harmless_word
+from scrubbers.assigned import (
+    annotation_default,
+    block_scalar,
+    code_value,
+    harmless_word,
+    pair_value,
+    value_extent,
+)
 from scrubbers.context import CONTEXT_PASSWORD, CONTEXT_TOKEN
 from scrubbers.keys import KeyClassifier, key_tokens
 from scrubbers.regexinfo import first_chars, min_width
@@ -35,6 +42,7 @@ _FLAG_BY_LETTER = {"a": re.A, "i": re.I, "L": re.L, "m": re.M, "s": re.S, "u": r
 _KEY_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-")
 _NOT_SECRET_VALUES = frozenset(("none", "null", "nil", "true", "false", "undefined", "redacted", "filtered"))
 # SQL / format placeholders are not values: "password_hash = %s", "token = ?", "pw = :pw"
+_PAIR_CATEGORIES = frozenset(("auth", "credential", "password"))
 _BIND_PARAM_RE = re.compile(r"%(?:\([A-Za-z_]\w*\))?[sdr]|\?|\$\d+|:[A-Za-z_]\w*|\{[A-Za-z_]?\w*\}")
 # rules with no shape of their own: a value the assignment parser reads as code is not theirs either
 _DEFERRING = frozenset((CONTEXT_PASSWORD.id, CONTEXT_TOKEN.id))
@@ -344,7 +352,7 @@ def _prefix_regex(words: Iterable[str]) -> str:
 
 
 _VALUE_RE = re.compile(
-    r">?[ \t]{0,3}(?:(?:[bBrRuUfF]{1,2}(?=[\"']))?(?P<o>\\{0,3}[\"'])(?P<q>[^\n\x00]{0,400}?)(?P=o)"
+    r">?[ \t]{0,3}(?:(?:[bBrRuUfF]{1,2}(?=[\"']))?(?P<o>\\{0,3}[\"'])(?P<q>(?:[^\n\x00\\]|\\[^\n\x00]){0,400}?)(?P=o)"
     r"|(?P<u>(?:(?i:bearer|basic|token|digest|negotiate|ntlm|apikey|sso-key)[ \t]+)?"
     r"(?:[^\s\"'&,;)}\]<>\\\x00]|&(?![\w.%-]*=)){1,400}))"
 )
@@ -420,6 +428,11 @@ class _Assignments:
             self._value(text, op, text[j:key_end], cls, out, code)
 
     def _value(self, text: str, op: int, key: str, cls: KeyRule, out: list[Hit], code: set[int]) -> None:
+        block = block_scalar(text, op) if text[op] == ":" else None
+        if block is not None:  # "password: >-" and the value on the next, indented line
+            if not is_placeholder(text[block[0] : block[1]]):
+                out.append((block[0], block[1], -1 - self.key_prio.get(cls.id, 0), cls))
+            return
         vm = _VALUE_RE.match(text, op + 1)
         if vm is None:
             return
@@ -428,6 +441,15 @@ class _Assignments:
             e = vm.end("q")
         else:
             s, e = vm.start("u"), vm.end("u")
+            if text[s] == "(" or text[s] == "[":
+                pair = pair_value(text, s) if cls.category in _PAIR_CATEGORIES else None
+                if pair is not None:  # auth=('api', 'x'): the password half
+                    out.append((pair[0], pair[1], -1 - self.key_prio.get(cls.id, 0), cls))
+                return
+            extent = value_extent(text, s, e, text.rfind(key, max(0, op - len(key) - 8), op), text[op])
+            if extent is None:
+                return
+            s, e = extent
         value = text[s:e]
         words = value.rsplit(None, 1)
         if not words:  # empty or blank ('APIKEY:" "'): nothing to hide
