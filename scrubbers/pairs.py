@@ -146,9 +146,10 @@ class TextPairs:
 # --- database errors -------------------------------------------------------------------------
 
 _NOTHING = frozenset(("none", "null", "true", "false", ""))
-# DETAIL:  Key (email, reset_token)=(ana@example.org, 9f8e...) already exists.
+# DETAIL:  Key (email, reset_token)=(ana@example.org, 9f8e...) already exists. The values stop
+# before the next "=(", so a line of many "Key (" costs linear time.
 _PG_KEY = re.compile(
-    r"Key \((?P<cols>[^\x00\r\n()]{1,512})\)=\((?P<vals>[^\x00\r\n]{0,4096}?)\)"
+    r"Key \((?P<cols>[^\x00\r\n()]{1,512})\)=\((?P<vals>(?:[^\x00\r\n=]|=(?!\())(?:[^\x00\r\n=]|=(?!\())*?)\)"
     r"(?=[ \t]+(?:already exists|is not present|is still referenced|conflicts with)|\.?[ \t]*(?:[\r\n\x00]|$))"
 )
 _PARAMS = "[parameters: "

@@ -198,3 +198,12 @@ def test_in_an_event_exception_and_scrubbing_twice() -> None:
 )
 def test_malformed_messages_never_raise(text: str) -> None:
     assert isinstance(ENGINE.scrub_text(text), str)
+
+
+def test_a_line_of_many_key_details_costs_linear_time() -> None:
+    import time
+
+    text = "Key (a)=(" * 12000
+    t0 = time.perf_counter()
+    ENGINE.scrub_text(text)
+    assert time.perf_counter() - t0 < 0.3
