@@ -192,7 +192,7 @@ class TextScrubber:
                         rescan.add(k)
                         k += 1
             for k in rescan:
-                found[k] = scanner.scan(parts[k])
+                found[k] = self.scan(parts[k])
         for k in [k for k in found if k < nfresh]:
             if len(parts[k]) <= CACHE_MAX_LEN:
                 self._remember_dirty(parts[k], found[k])
