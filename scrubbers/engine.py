@@ -62,9 +62,10 @@ class Engine:
         paths = PathMatcher(path_rules) if path_rules else None
         classifier = KeyClassifier(key_rules, allow_keys)
         builtin_only = all(r in BUILTIN_PATTERN_RULES for r in pattern_rules)
-        # name/value pairs in text are judged by the key rules, like name=value assignments
-        pairs = TextPairs(classifier.classify, order) if key_rules else None
-        self.text = TextScrubber(Scanner(pattern_rules, key_rules, classifier, order), hash_key, builtin_only, pairs)
+        scanner = Scanner(pattern_rules, key_rules, classifier, order)
+        if key_rules:  # name/value pairs, markup and SQL in text are judged by the key rules too
+            scanner.add_finder(TextPairs(classifier.classify, order).hits)
+        self.text = TextScrubber(scanner, hash_key, builtin_only)
         """The value-rule scanner and the clean-string cache (shared by every walk)."""
         self.state = ScrubState(
             text=self.text,

@@ -66,18 +66,30 @@ def write_remarks(event: dict[str, Any], remarks: list[Remark]) -> None:
         return
     meta = _root(event)
     nodes: dict[int, dict[str, Any]] = {}
+    get = nodes.get
     for chain, key, rem, length in remarks:
-        node = meta if chain is None else nodes.get(id(chain))
+        node = meta if chain is None else get(id(chain))
         if node is None:
-            pending = []
+            links = []
             up = chain
-            while up is not None and id(up) not in nodes:
-                pending.append(up)
+            while up is not None:
+                node = get(id(up))
+                if node is not None:
+                    break
+                links.append(up)
                 up = up[0]
-            node = meta if up is None else nodes[id(up)]
-            for link in reversed(pending):
-                node = nodes[id(link)] = _child(node, link[1])
-        leaf = _child(node, key)
+            else:
+                node = meta
+            for link in reversed(links):
+                k = link[1] if type(link[1]) is str else str(link[1])
+                child = node.get(k)
+                if type(child) is not dict:
+                    child = node[k] = {}
+                node = nodes[id(link)] = child
+        k = key if type(key) is str else str(key)
+        leaf = node.get(k)
+        if type(leaf) is not dict:
+            leaf = node[k] = {}
         entry = leaf.get("")
         if type(entry) is not dict:
             leaf[""] = {"rem": rem} if length is None else {"rem": rem, "len": length}

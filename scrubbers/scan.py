@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left
-from typing import Any, Dict, Iterable, List, Tuple
+from typing import Any, Callable, Dict, Iterable, List, Tuple
 
 from scrubbers.actions import is_placeholder
 from scrubbers.assigned import (
@@ -24,6 +24,7 @@ from scrubbers.assigned import (
     value_extent,
 )
 from scrubbers.context import CONTEXT_PASSWORD, CONTEXT_TOKEN
+from scrubbers.decode import PCT_RE, percent_decoded
 from scrubbers.keys import KeyClassifier, key_tokens
 from scrubbers.regexinfo import first_chars, min_width
 from scrubbers.rules import KeyRule, PatternRule, Rule
@@ -473,34 +474,6 @@ class _Assignments:
         out.append((s, e, -1 - self.key_prio.get(cls.id, 0), cls))
 
 
-_PCT_RE = re.compile(r"%(?!00)[0-9A-Fa-f]{2}")
-
-
-def _percent_decoded(text: str) -> Tuple[str, List[int]] | None:
-    """``text`` with each ``%XX`` turned into one character, and where each decoded one sits.
-
-    One character per escape (bytes as Latin-1, not UTF-8) keeps the offset arithmetic simple:
-    a position ``p`` in the decoded text is ``p + 2 * (escapes before p)`` in the original.
-    ``%00`` stays encoded, so decoding never adds the separator of the joined scan.
-    """
-    pieces: list[str] = []
-    escapes: list[int] = []
-    last = 0
-    size = 0
-    for m in _PCT_RE.finditer(text):
-        s = m.start()
-        pieces.append(text[last:s])
-        size += s - last
-        escapes.append(size)
-        pieces.append(chr(int(text[s + 1 : s + 3], 16)))
-        size += 1
-        last = m.end()
-    if not escapes:
-        return None
-    pieces.append(text[last:])
-    return "".join(pieces), escapes
-
-
 class Scanner:
     """All value rules of an engine, compiled for fast scanning."""
 
@@ -530,6 +503,12 @@ class Scanner:
         self.needs_shape = any(g.view == "shape" for g in self.groups)
         self.needs_token = any(g.view == "token" for g in self.groups)
         self.empty = not self.groups and self.plain is None and not self.assignments.enabled
+        self.finders: list[Callable[[str, str | None], list[Hit]]] = []
+
+    def add_finder(self, finder: Callable[[str, str | None], list[Hit]]) -> None:
+        """Run ``finder(text, lowered)`` on every scanned text too (its hits join the overlap resolution)."""
+        self.finders.append(finder)
+        self.empty = False
 
     def scan(self, text: str) -> List[Hit]:
         """Every hit in ``text``, sorted, overlaps resolved (earliest, then rule order, then longest).
@@ -540,12 +519,20 @@ class Scanner:
         if self.empty or not text:
             return []
         out = self._scan(text)
-        if "%" in text and _PCT_RE.search(text) is not None:
-            decoded = _percent_decoded(text)
-            if decoded is not None:
+        if "%" in text and PCT_RE.search(text) is not None:
+            # once, and again for text encoded twice (a redirect target inside a URL: %253D)
+            layers: list[list[int]] = []
+            plain: str | None = text
+            while plain is not None and len(layers) < 2 and "%" in plain:
+                decoded = percent_decoded(plain)
+                if decoded is None:
+                    break
                 plain, escapes = decoded
+                layers.append(escapes)
                 for a, b, prio, rule in self._scan(plain):
-                    out.append((a + 2 * bisect_left(escapes, a), b + 2 * bisect_left(escapes, b), prio, rule))
+                    for esc in reversed(layers):
+                        a, b = a + 2 * bisect_left(esc, a), b + 2 * bisect_left(esc, b)
+                    out.append((a, b, prio, rule))
         if len(out) > 1:
             return self.resolve(out)
         return out
@@ -573,6 +560,8 @@ class Scanner:
         if self.plain is not None:
             self.plain.hits(text, 0, n, out)
         self.assignments.hits(text, lower, out)
+        for finder in self.finders:
+            out.extend(finder(text, lower))
         return out
 
     def resolve(self, hits: list[Hit]) -> list[Hit]:

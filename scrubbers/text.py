@@ -14,7 +14,6 @@ from itertools import accumulate
 from typing import Any, Callable
 
 from scrubbers.actions import REMARK_CODE, is_placeholder, replacement
-from scrubbers.pairs import TextPairs
 from scrubbers.paths import PathState
 from scrubbers.rules import FunctionRule, Rule
 from scrubbers.scan import Hit, Scanner
@@ -82,11 +81,8 @@ class TextScrubber:
     as clean; their hits are kept under a keyed digest (``dirty``), never the text itself.
     """
 
-    def __init__(
-        self, scanner: Scanner, hash_key: bytes | None, builtin_only: bool = False, pairs: TextPairs | None = None
-    ) -> None:
+    def __init__(self, scanner: Scanner, hash_key: bytes | None, builtin_only: bool = False) -> None:
         self.scanner = scanner
-        self.pairs = pairs
         self.hash_key = hash_key
         # only the built-in value rules are known to find nothing inside a timestamp
         self.builtin_only = builtin_only
@@ -127,12 +123,7 @@ class TextScrubber:
 
     def scan(self, text: str) -> list[Hit]:
         """Every hit in one string."""
-        hits = self.scanner.scan(text)
-        if self.pairs is not None:
-            more = self.pairs.hits(text)
-            if more:
-                hits = self.scanner.resolve(hits + more)
-        return hits
+        return self.scanner.scan(text)
 
     def resolve(self, hits: list[Hit]) -> list[Hit]:
         """Sort hits and drop overlaps (earliest first, then rule order, then longest)."""
@@ -172,12 +163,7 @@ class TextScrubber:
             fresh = parts
         blob = _SEP.join(parts)
         nfresh = len(fresh)
-        joined = _SEP.join(fresh) if len(fresh) < len(parts) else blob
-        hits = scanner.scan(joined)
-        if self.pairs is not None:
-            more = self.pairs.hits(joined)
-            if more:
-                hits = scanner.resolve(hits + more)
+        hits = scanner.scan(_SEP.join(fresh)) if len(fresh) < len(parts) else scanner.scan(blob)
         if hits:
             starts = _starts(parts)
             rescan: set[int] = set()

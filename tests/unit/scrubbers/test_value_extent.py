@@ -66,3 +66,19 @@ def test_the_whole_value_goes(text: str, want: str) -> None:
 )
 def test_neighbours_are_kept(text: str, want: str) -> None:
     assert ENGINE.scrub_text(text) == want
+
+
+@pytest.mark.parametrize(
+    ("text", "want"),
+    [
+        (
+            "/login?next=%252Fcb%253Faccess_token%253DXk9mPq2vLtAbc123%2526x%253D1",
+            "/login?next=%252Fcb%253Faccess_token%253D[Filtered]%2526x%253D1",
+        ),
+        ("email=ana%40example.org&next=%2Fcart", "email=[Filtered]&next=%2Fcart"),
+        ("a%2525b", "a%2525b"),
+    ],
+)
+def test_text_encoded_once_or_twice_is_scanned_decoded(text: str, want: str) -> None:
+    """A redirect target inside a URL is percent-encoded twice; the redaction lands on the encoded span."""
+    assert ENGINE.scrub_text(text) == want
