@@ -81,7 +81,7 @@ def _named(name_re: str, value_re: str) -> str:
 # in a URL: one shared set of literals over the text (one str.find each, so few), then the windows
 # around them. Tokens that only start after such a character (sha256~, <bot id>:AA) are token rules
 # anchored at their body with a fixed-width lookbehind instead: no extra pass.
-_LITERALS = "glc_|whsec_|sntrys_|ATATT3|django-insecure-"
+_LITERALS = "glc_|whsec_|sntrys_|ATATT|django-insecure-"
 # Slack, Discord and Teams webhook URLs all have "hook" in them: one str.find serves the three
 _HOOK = "hook"
 

@@ -65,7 +65,7 @@ class Engine:
         scanner = Scanner(pattern_rules, key_rules, classifier, order)
         if key_rules:  # name/value pairs, markup and SQL in text are judged by the key rules too
             scanner.add_finder(TextPairs(classifier.classify, order).hits)
-        self.text = TextScrubber(scanner, hash_key, builtin_only)
+        self.text = TextScrubber(scanner, hash_key, builtin_only, templates=builtin_only and scanner.digit_blind())
         """The value-rule scanner and the clean-string cache (shared by every walk)."""
         self.state = ScrubState(
             text=self.text,

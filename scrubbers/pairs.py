@@ -56,6 +56,14 @@ _AFTER = 700  # how far after it the pair can end
 _CLOSE_TAG = re.compile("</")  # a compiled literal search beats ``in`` for two characters
 
 
+def _mark(text: str, literal: str, act: list[int] | None) -> None:
+    if act is not None:
+        i = text.find(literal)
+        while i >= 0:
+            act.append(i)
+            i = text.find(literal, i + 1)
+
+
 class TextPairs:
     """Finds name/value pairs in text and reports the values whose name is a sensitive key."""
 
@@ -63,14 +71,16 @@ class TextPairs:
         self.classify = classify
         self.order = order
 
-    def hits(self, text: str, lower: str | None = None) -> list[Hit]:
+    def hits(self, text: str, lower: str | None = None, act: list[int] | None = None) -> list[Hit]:
         """The secret values of sensitive pairs, elements, form fields and bound SQL values in ``text``
-        (``lower`` is ``text.lower()`` when the caller has it already)."""
+        (``lower`` is ``text.lower()`` when the caller has it already; ``act`` collects where a
+        shape's literal is, as the scanner's other prefilters do)."""
         out: list[Hit] = []
         # Each shape is looked for only when its literal is there. One lower-cased copy serves the
         # case-insensitive ones ("value" in every pair and every INSERT, "crypt("): these checks run
         # on every event's new text, so they are as few as the shapes allow.
         if _CLOSE_TAG.search(text) is not None:
+            _mark(text, "</", act)
             for m in _ELEMENT.finditer(text):  # "<"-led: re skips to each "<" at C speed
                 self._add(m, out)
         if lower is None:
@@ -78,6 +88,7 @@ class TextPairs:
         if len(lower) != len(text):  # a case mapping changed the length: compare as written
             lower = text
         if "alue" in lower:
+            _mark(lower, "alue", act)
             self._pairs(text, out)
             if "into" in lower:
                 for m in _INSERT.finditer(text):
@@ -85,14 +96,18 @@ class TextPairs:
                     for name, span in literals:
                         self._emit((name,), span, text, out)
         if "\n" in text and "form-data" in lower:  # a multipart body has its line breaks
+            _mark(lower, "form-data", act)
             for m in _FORM_FIELD.finditer(text):
                 self._add(m, out)
         if ")=(" in text:  # PostgreSQL's "Key (cols)=(values)"
+            _mark(text, ")=(", act)
             for m in _PG_KEY.finditer(text):
                 self._pg_key(m, out)
         if "[parameters: " in text:
+            _mark(text, "[parameters: ", act)
             self._bound(text, out)
         if "crypt(" in lower:
+            _mark(lower, "crypt(", act)
             for m in _CRYPT.finditer(text):
                 self._emit(("password",), (m.start("v"), m.end("v")), text, out)
         return out

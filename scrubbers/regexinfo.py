@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import functools
 import re
-from typing import Any, FrozenSet
+from typing import Any, FrozenSet, Iterable
 
 try:  # the regex parser, to learn which characters a pattern can start with
     from re import _parser as _sre_parse  # type: ignore[attr-defined]  # Python 3.11+
@@ -17,7 +17,7 @@ except ImportError:  # pragma: no cover - Python < 3.11
 
 from scrubbers.rules import PatternRule
 
-__all__ = ["first_chars", "min_width"]
+__all__ = ["digit_blind", "first_chars", "min_width", "prefix_regex"]
 
 
 _ZERO_WIDTH = frozenset(("ASSERT", "ASSERT_NOT", "AT"))
@@ -95,3 +95,78 @@ def _facts(pattern: str, flags: int) -> tuple[FrozenSet[str] | None, int]:
     except Exception:
         width = 0
     return first, width
+
+
+_ALL_DIGITS = frozenset("0123456789")
+
+
+@functools.lru_cache(maxsize=1024)
+def digit_blind(pattern: str, flags: int = 0) -> bool:
+    """True when which digits a text holds cannot change where ``pattern`` matches: no digit
+    literal, and every character class holds all ten digits or none (``\\d``, ``\\w``,
+    ``[0-9A-F]`` and ``[a-z]`` are blind; ``3`` and ``[2-7]`` are not). Unknown shapes are not."""
+    try:
+        parsed = _sre_parse.parse(pattern, flags)
+    except Exception:
+        return False
+
+    def blind(items: Any) -> bool:
+        for op, av in items:
+            name = str(op)
+            if name in ("LITERAL", "NOT_LITERAL"):
+                if chr(av) in _ALL_DIGITS:
+                    return False
+            elif name == "IN":
+                chars: set[str] = set()
+                for iop, iav in av:
+                    kind = str(iop)
+                    if kind in ("LITERAL", "NOT_LITERAL"):
+                        chars.add(chr(iav))
+                    elif kind == "RANGE":
+                        chars.update(chr(c) for c in range(iav[0], min(iav[1], 0x7F) + 1))
+                    elif kind not in ("CATEGORY", "NEGATE"):
+                        return False
+                digits = chars & _ALL_DIGITS
+                if digits and digits != _ALL_DIGITS:
+                    return False
+            elif name == "SUBPATTERN":
+                if not blind(av[3]):
+                    return False
+            elif name in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT"):
+                if not blind(av[2]):
+                    return False
+            elif name == "BRANCH":
+                if not all(blind(b) for b in av[1]):
+                    return False
+            elif name in ("ASSERT", "ASSERT_NOT"):
+                if not blind(av[1]):
+                    return False
+            elif name == "ATOMIC_GROUP":
+                if not blind(av):
+                    return False
+            elif name not in ("AT", "ANY", "GROUPREF", "CATEGORY"):
+                return False
+        return True
+
+    return blind(parsed)
+
+
+def prefix_regex(words: Iterable[str]) -> str:
+    """A regex that matches where any of ``words`` starts (a trie, so candidates fail fast)."""
+    trie: dict[str, Any] = {}
+    for word in words:
+        node = trie
+        for ch in word:
+            node = node.setdefault(ch, {})
+        node[""] = {}
+
+    def build(node: dict[str, Any]) -> str:
+        if "" in node:
+            return ""  # a whole word matched: enough for a candidate
+        alts = []
+        for ch in sorted(node):
+            piece = "[-_. ]?" if ch == "\x01" else re.escape(ch)
+            alts.append(piece + build(node[ch]))
+        return alts[0] if len(alts) == 1 else "(?:" + "|".join(alts) + ")"
+
+    return build(trie) if trie else "(?!)"

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left
-from typing import Any, Callable, Dict, Iterable, List, Tuple
+from typing import Callable, Dict, Iterable, List, Tuple
 
 from scrubbers.actions import is_placeholder
 from scrubbers.assigned import (
@@ -26,13 +26,14 @@ from scrubbers.assigned import (
 from scrubbers.context import CONTEXT_PASSWORD, CONTEXT_TOKEN
 from scrubbers.decode import PCT_RE, percent_decoded
 from scrubbers.keys import KeyClassifier, key_tokens
-from scrubbers.regexinfo import first_chars, min_width
+from scrubbers.regexinfo import digit_blind, first_chars, min_width, prefix_regex
 from scrubbers.rules import KeyRule, PatternRule, Rule
 
 __all__ = ["Hit", "Scanner", "first_chars", "min_width"]
 
 # (start, end, priority, rule): the span to replace and the rule that caught it.
 Hit = Tuple[int, int, int, Rule]
+Finder = Callable[[str, "str | None", "list[int] | None"], List[Hit]]
 
 _GROUP_NAME_RE = re.compile(r"\(\?P<([A-Za-z_][A-Za-z0-9_]*)>")
 _GROUP_REF_RE = re.compile(r"\(\?P=([A-Za-z_][A-Za-z0-9_]*)\)")
@@ -174,6 +175,7 @@ class _Combined:
 _PLAIN_WORD_RE = re.compile(r"[A-Za-z0-9_=@ /:~-]+")
 _REGEX_META = frozenset(".^$*+?{}[]\\|()#")
 _SPAN = re.Match.span
+_DIGIT_RE = re.compile(r"\d")
 
 
 class _Group:
@@ -252,12 +254,16 @@ class _Group:
         found.sort()
         return found
 
-    def run(self, text: str, view: str, pf: re.Pattern[str], out: list[Hit]) -> None:
+    def run(self, text: str, view: str, pf: re.Pattern[str], out: list[Hit], act: list[int] | None = None) -> None:
+        """Add this group's hits in ``text`` to ``out``; ``act`` collects where the group looked at the
+        text in a way its digits could change (see ``Scanner.scan``)."""
         n = len(text)
         combined = self.combined
         if self.anchored and combined is not None:
             by_char = self._by_char
             for s, e in self._spans(view, pf):
+                if act is not None and _DIGIT_RE.search(text, s, e) is not None:
+                    act.append(s)  # matched inside the run only: a run without digits is digit-blind
                 ch = text[s]
                 sub, width = by_char[ch] if ch in by_char else self._for_char(ch)
                 # the match is tried inside [s, e) only: a span shorter than every rule's shortest
@@ -272,6 +278,8 @@ class _Group:
         if self.starts_at_hit and combined is not None:
             match = combined.rx.match
             for s, _ in self._spans(view, pf):
+                if act is not None:
+                    act.append(s)
                 cm = match(text, s)
                 if cm is not None:
                     hit = combined._resolve(cm, text, n)
@@ -282,6 +290,8 @@ class _Group:
         before, after = self.before, self.after
         backs = self.backs
         for ms, me in self._spans(view, pf):
+            if act is not None:
+                act.append(ms)
             if backs:
                 p = ms
                 seg = text[max(0, p - 300) : p][::-1]  # shared by every rule looking back
@@ -331,27 +341,6 @@ def _reversed_anchor(name: str) -> str | None:
     return "\x01".join(t[::-1] for t in reversed(toks[-take:]))
 
 
-def _prefix_regex(words: Iterable[str]) -> str:
-    """A regex that matches where any of ``words`` starts (a trie, so candidates fail fast)."""
-    trie: dict[str, Any] = {}
-    for word in words:
-        node = trie
-        for ch in word:
-            node = node.setdefault(ch, {})
-        node[""] = {}
-
-    def build(node: dict[str, Any]) -> str:
-        if "" in node:
-            return ""  # a whole word matched: enough for a candidate
-        alts = []
-        for ch in sorted(node):
-            piece = "[-_. ]?" if ch == "\x01" else re.escape(ch)
-            alts.append(piece + build(node[ch]))
-        return alts[0] if len(alts) == 1 else "(?:" + "|".join(alts) + ")"
-
-    return build(trie) if trie else "(?!)"
-
-
 _VALUE_RE = re.compile(
     r">?[ \t]{0,3}(?:(?:[bBrRuUfF]{1,2}(?=[\"']))?(?P<o>\\{0,3}[\"'])(?P<q>(?:[^\n\x00\\]|\\[^\n\x00]){0,400}?)(?P=o)"
     r"|(?P<u>(?:(?i:bearer|basic|token|digest|negotiate|ntlm|apikey|sso-key)[ \t]+)?"
@@ -379,7 +368,7 @@ class _Assignments:
             for word in (prule.prefilter or "").split("|"):
                 if word.strip():
                     anchors.add(word.strip().lower()[::-1])
-        tail = r"[ \t]{0,3}(?:[\"']\\{0,3})?(?P<k>(?:\d+[-_.]?)?" + _prefix_regex(anchors) + ")"
+        tail = r"[ \t]{0,3}(?:[\"']\\{0,3})?(?P<k>(?:\d+[-_.]?)?" + prefix_regex(anchors) + ")"
         self.eq = re.compile("=" + tail)
         self.colon = re.compile(":" + tail)
         self.named = named
@@ -387,7 +376,8 @@ class _Assignments:
         self.key_prio = key_prio
         self.enabled = bool(anchors)
 
-    def hits(self, text: str, lower: str | None, out: list[Hit]) -> None:
+    def hits(self, text: str, lower: str | None, out: list[Hit], act: list[int] | None = None) -> None:
+        """Add the values of sensitive ``name = value`` assignments in ``text`` to ``out``."""
         n = len(text)
         if not self.enabled or ("=" not in text and ":" not in text):
             return
@@ -399,6 +389,8 @@ class _Assignments:
         code: set[int] = set()
         for rx in (self.eq, self.colon):
             for m in rx.finditer(rev):
+                if act is not None:
+                    act.append(n - 1 - m.start())
                 self._one(text, n, n - 1 - m.start(), n - m.start("k"), n - m.end(), out, code)
         if code:
             out[:] = [h for h in out if h[0] not in code or h[3].id not in _DEFERRING]
@@ -503,23 +495,35 @@ class Scanner:
         self.needs_shape = any(g.view == "shape" for g in self.groups)
         self.needs_token = any(g.view == "token" for g in self.groups)
         self.empty = not self.groups and self.plain is None and not self.assignments.enabled
-        self.finders: list[Callable[[str, str | None], list[Hit]]] = []
+        self.finders: list[Finder] = []
 
-    def add_finder(self, finder: Callable[[str, str | None], list[Hit]]) -> None:
-        """Run ``finder(text, lowered)`` on every scanned text too (its hits join the overlap resolution)."""
+    def digit_blind(self) -> bool:
+        """Whether every prefilter finds the same candidates whatever digits a text holds."""
+        views = all(g.view in ("shape", "token") or digit_blind(g.prefilter.pattern) for g in self.groups)
+        assigned = all(digit_blind(rx.pattern) for rx in (self.assignments.eq, self.assignments.colon))
+        return views and assigned and self.plain is None
+
+    def add_finder(self, finder: Finder) -> None:
+        """Run ``finder(text, lowered, activity)`` on every scanned text too (its hits join the overlap resolution)."""
         self.finders.append(finder)
         self.empty = False
 
-    def scan(self, text: str) -> List[Hit]:
+    def scan(self, text: str, act: list[int] | None = None) -> List[Hit]:
         """Every hit in ``text``, sorted, overlaps resolved (earliest, then rule order, then longest).
 
         Percent-encoded text (``email=ana%40example.org``, ``next=%2Fcart``) is also scanned
-        decoded; a hit found there is reported on the encoded span it came from.
+        decoded; a hit found there is reported on the encoded span it came from. When ``act`` is
+        a list, the scan adds the offsets where a prefilter found a candidate whose outcome could
+        change with the text's digits (spans of non-token groups, token runs holding a digit,
+        assignment operators, finder literals, percent escapes): text with none of them scans
+        clean whatever its digits are, when the prefilters are digit-blind (:meth:`digit_blind`).
         """
         if self.empty or not text:
             return []
-        out = self._scan(text)
+        out = self._scan(text, act)
         if "%" in text and PCT_RE.search(text) is not None:
+            if act is not None:  # decoded text is scanned without recording: the escapes mark it
+                act.extend(m.start() for m in PCT_RE.finditer(text))
             # once, and again for text encoded twice (a redirect target inside a URL: %253D)
             layers: list[list[int]] = []
             plain: str | None = text
@@ -537,7 +541,7 @@ class Scanner:
             return self.resolve(out)
         return out
 
-    def _scan(self, text: str) -> List[Hit]:
+    def _scan(self, text: str, act: list[int] | None = None) -> List[Hit]:
         n = len(text)
         out: list[Hit] = []
         lower: str | None = None
@@ -556,12 +560,12 @@ class Scanner:
             if view is None:  # lower-casing changed the length: search the text case-insensitively
                 view = text
                 pf = g.prefilter_ci or pf
-            g.run(text, view, pf, out)
+            g.run(text, view, pf, out, act)
         if self.plain is not None:
             self.plain.hits(text, 0, n, out)
-        self.assignments.hits(text, lower, out)
+        self.assignments.hits(text, lower, out, act)
         for finder in self.finders:
-            out.extend(finder(text, lower))
+            out.extend(finder(text, lower, act))
         return out
 
     def resolve(self, hits: list[Hit]) -> list[Hit]:

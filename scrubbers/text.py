@@ -26,6 +26,7 @@ CACHE_MAX_LEN = 2048
 DIRTY_MAX_ENTRIES = 2048
 _PLUS_ONE = (1).__add__
 _KNOWN_PRIO = -1_000_000  # a copy of a known secret beats any pattern at the same place
+_DIGITS_TO_ZERO = bytes.maketrans(b"123456789", b"000000000")
 
 
 # ISO-8601 timestamps, ``YYYY-MM-DD[T ]HH:MM[:SS[.f{1,9}]][Z|±HH[:]MM]``, as their digit
@@ -81,8 +82,14 @@ class TextScrubber:
     as clean; their hits are kept under a keyed digest (``dirty``), never the text itself.
     """
 
-    def __init__(self, scanner: Scanner, hash_key: bytes | None, builtin_only: bool = False) -> None:
+    def __init__(
+        self, scanner: Scanner, hash_key: bytes | None, builtin_only: bool = False, templates: bool = False
+    ) -> None:
         self.scanner = scanner
+        # Clean strings by their digit template ("LIMIT 00", "/orders/000000"): a string that differs
+        # from one of them only in its digits is clean too, when the scan proves it (see scan_many).
+        self.templates: dict[bytes, None] | None = {} if templates else None
+        self.templates_old: dict[bytes, None] = {}
         self.hash_key = hash_key
         # only the built-in value rules are known to find nothing inside a timestamp
         self.builtin_only = builtin_only
@@ -161,9 +168,15 @@ class TextScrubber:
                     found[i] = cached
         else:
             fresh = parts
+        shapes: list[bytes | None] | None = None
+        if self.templates is not None and fresh:
+            fresh, same, shapes = self._by_template(fresh)
+            if same:  # clean by their template: not scanned, still searched for known values
+                parts = fresh + same + parts[len(fresh) + len(same) :]  # reused ones keep their index
         blob = _SEP.join(parts)
         nfresh = len(fresh)
-        hits = scanner.scan(_SEP.join(fresh)) if len(fresh) < len(parts) else scanner.scan(blob)
+        activity: list[int] | None = [] if shapes is not None else None
+        hits = scanner.scan(_SEP.join(fresh) if len(fresh) < len(parts) else blob, activity)
         if hits:
             starts = _starts(parts)
             rescan: set[int] = set()
@@ -182,12 +195,14 @@ class TextScrubber:
         for k in [k for k in found if k < nfresh]:
             if len(parts[k]) <= CACHE_MAX_LEN:
                 self._remember_dirty(parts[k], found[k])
+        if shapes is not None and activity is not None:
+            self._remember_templates(fresh, shapes, found, activity)
         if known:
             self._find_known(blob, parts, known, found)
         self._remember_clean(unique, parts, found)
         if not found:
             return {}
-        if len(parts) == len(texts) and nfresh == len(parts):
+        if len(parts) == len(texts) and nfresh == len(parts) and shapes is None:
             return {k: found[k] for k in sorted(found)}
         out: dict[int, list[Hit]] = {}
         for k, h in found.items():
@@ -201,6 +216,57 @@ class TextScrubber:
                 except ValueError:
                     break
         return dict(sorted(out.items()))
+
+    def _by_template(self, fresh: list[str]) -> tuple[list[str], list[str], list[bytes | None] | None]:
+        """Split ``fresh`` into the strings to scan and those clean by their digit template.
+
+        Returns ``(to scan, clean by template, template of each string to scan or None)``; the
+        templates come from one translate of the joined text (ASCII only: one byte per character).
+        """
+        joined = _SEP.join(fresh)
+        if not joined.isascii():
+            return fresh, [], None
+        raw = joined.encode("ascii")
+        shape = raw.translate(_DIGITS_TO_ZERO)
+        if shape == raw:  # no digits: the exact clean cache already covers these
+            return fresh, [], None
+        raws, shaped = raw.split(b"\x00"), shape.split(b"\x00")
+        if len(shaped) != len(fresh):  # a string holding the separator itself
+            return fresh, [], None
+        known, old = self.templates, self.templates_old
+        assert known is not None
+        scan: list[str] = []
+        same: list[str] = []
+        shapes: list[bytes | None] = []
+        for text, r, t in zip(fresh, raws, shaped):
+            if r == t:
+                scan.append(text)
+                shapes.append(None)
+            elif t in known:
+                same.append(text)
+            elif t in old:
+                known[t] = None
+                same.append(text)
+            else:
+                scan.append(text)
+                shapes.append(t)
+        return scan, same, shapes
+
+    def _remember_templates(
+        self, scanned: list[str], shapes: list[bytes | None], found: dict[int, list[Hit]], activity: list[int]
+    ) -> None:
+        """Remember the templates of scanned strings that came out clean and gave no prefilter a
+        candidate whose outcome depends on digits: any string of the same template scans clean."""
+        starts = _starts(scanned)
+        busy = {bisect_right(starts, a) - 1 for a in activity}
+        known = self.templates
+        assert known is not None
+        for k, t in enumerate(shapes):
+            if t is not None and k not in found and k not in busy and len(t) <= CACHE_MAX_LEN:
+                if len(known) >= CACHE_MAX_ENTRIES:
+                    self.templates_old = known
+                    self.templates = known = {}
+                known[t] = None
 
     def _find_known(self, blob: str, parts: list[str], known: dict[str, Rule], found: dict[int, list[Hit]]) -> None:
         starts: list[int] = []
