@@ -66,32 +66,34 @@ def write_remarks(event: dict[str, Any], remarks: list[Remark]) -> None:
         return
     meta = _root(event)
     nodes: dict[int, dict[str, Any]] = {}
-    get = nodes.get
+    last: Any = None
+    node: Any = meta
     for chain, key, rem, length in remarks:
-        node = meta if chain is None else get(id(chain))
-        if node is None:
-            links = []
-            up = chain
-            while up is not None:
-                node = get(id(up))
-                if node is not None:
-                    break
-                links.append(up)
-                up = up[0]
-            else:
-                node = meta
-            for link in reversed(links):
-                k = link[1] if type(link[1]) is str else str(link[1])
-                child = node.get(k)
-                if type(child) is not dict:
-                    child = node[k] = {}
-                node = nodes[id(link)] = child
+        if chain is not last:  # consecutive remarks mostly share their parent (a dict's keys)
+            last = chain
+            node = meta if chain is None else nodes.get(id(chain))
+            if node is None:
+                links = []
+                up = chain
+                while up is not None:
+                    node = nodes.get(id(up))
+                    if node is not None:
+                        break
+                    links.append(up)
+                    up = up[0]
+                else:
+                    node = meta
+                for link in reversed(links):
+                    k = link[1] if type(link[1]) is str else str(link[1])
+                    child = node.setdefault(k, {})
+                    if type(child) is not dict:
+                        child = node[k] = {}
+                    node = nodes[id(link)] = child
         k = key if type(key) is str else str(key)
-        leaf = node.get(k)
+        leaf = node.setdefault(k, {})
         if type(leaf) is not dict:
             leaf = node[k] = {}
-        entry = leaf.get("")
-        if type(entry) is not dict:
-            leaf[""] = {"rem": rem} if length is None else {"rem": rem, "len": length}
-        else:
+        if "" in leaf and type(leaf[""]) is dict:
             _append(leaf, rem, length)
+        else:
+            leaf[""] = {"rem": rem} if length is None else {"rem": rem, "len": length}

@@ -10,7 +10,9 @@ from __future__ import annotations
 import hashlib
 import os
 from bisect import bisect_right
-from itertools import accumulate
+from functools import partial
+from itertools import accumulate, compress
+from operator import not_, or_
 from typing import Any, Callable
 
 from scrubbers.actions import REMARK_CODE, is_placeholder, replacement
@@ -168,7 +170,7 @@ class TextScrubber:
                     found[i] = cached
         else:
             fresh = parts
-        shapes: list[bytes | None] | None = None
+        shapes: list[bytes] | None = None
         if self.templates is not None and fresh:
             fresh, same, shapes = self._by_template(fresh)
             if same:  # clean by their template: not scanned, still searched for known values
@@ -217,56 +219,45 @@ class TextScrubber:
                     break
         return dict(sorted(out.items()))
 
-    def _by_template(self, fresh: list[str]) -> tuple[list[str], list[str], list[bytes | None] | None]:
+    def _by_template(self, fresh: list[str]) -> tuple[list[str], list[str], list[bytes] | None]:
         """Split ``fresh`` into the strings to scan and those clean by their digit template.
 
-        Returns ``(to scan, clean by template, template of each string to scan or None)``; the
-        templates come from one translate of the joined text (ASCII only: one byte per character).
+        Returns ``(to scan, clean by template, the template of each string to scan)``, or no
+        templates when there are none to use. One translate of the joined text makes them all
+        (ASCII only: one byte per character); the lookups and the split run in C.
         """
         joined = _SEP.join(fresh)
         if not joined.isascii():
             return fresh, [], None
-        raw = joined.encode("ascii")
-        shape = raw.translate(_DIGITS_TO_ZERO)
-        if shape == raw:  # no digits: the exact clean cache already covers these
-            return fresh, [], None
-        raws, shaped = raw.split(b"\x00"), shape.split(b"\x00")
+        shaped = joined.encode("ascii").translate(_DIGITS_TO_ZERO).split(b"\x00")
         if len(shaped) != len(fresh):  # a string holding the separator itself
             return fresh, [], None
         known, old = self.templates, self.templates_old
         assert known is not None
-        scan: list[str] = []
-        same: list[str] = []
-        shapes: list[bytes | None] = []
-        for text, r, t in zip(fresh, raws, shaped):
-            if r == t:
-                scan.append(text)
-                shapes.append(None)
-            elif t in known:
-                same.append(text)
-            elif t in old:
-                known[t] = None
-                same.append(text)
-            else:
-                scan.append(text)
-                shapes.append(t)
-        return scan, same, shapes
+        hit = list(map(known.__contains__, shaped))
+        if old:
+            hit = list(map(or_, hit, map(old.__contains__, shaped)))
+        if not any(hit):
+            return fresh, [], shaped
+        miss = list(map(not_, hit))
+        return list(compress(fresh, miss)), list(compress(fresh, hit)), list(compress(shaped, miss))
 
     def _remember_templates(
-        self, scanned: list[str], shapes: list[bytes | None], found: dict[int, list[Hit]], activity: list[int]
+        self, scanned: list[str], shapes: list[bytes], found: dict[int, list[Hit]], activity: list[int]
     ) -> None:
         """Remember the templates of scanned strings that came out clean and gave no prefilter a
-        candidate whose outcome depends on digits: any string of the same template scans clean."""
-        starts = _starts(scanned)
-        busy = {bisect_right(starts, a) - 1 for a in activity}
-        known = self.templates
-        assert known is not None
-        for k, t in enumerate(shapes):
-            if t is not None and k not in found and k not in busy and len(t) <= CACHE_MAX_LEN:
-                if len(known) >= CACHE_MAX_ENTRIES:
-                    self.templates_old = known
-                    self.templates = known = {}
-                known[t] = None
+        candidate whose outcome depends on digits: any string of the same template scans clean.
+        (Strings without digits are their own template: the exact clean cache has them.)"""
+        busy = set(map(partial(bisect_right, _starts(scanned)), activity))  # index + 1 of each busy string
+        busy.update(k + 1 for k in found)
+        new = [t for k, t in enumerate(shapes, 1) if k not in busy and b"0" in t and len(t) <= CACHE_MAX_LEN]
+        if new:
+            known = self.templates
+            assert known is not None
+            if len(known) + len(new) > CACHE_MAX_ENTRIES:
+                self.templates_old = known
+                self.templates = known = {}
+            known.update(dict.fromkeys(new))
 
     def _find_known(self, blob: str, parts: list[str], known: dict[str, Rule], found: dict[int, list[Hit]]) -> None:
         starts: list[int] = []
