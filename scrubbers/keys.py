@@ -261,6 +261,32 @@ DEFAULT_KEY_RULES: tuple[KeyRule, ...] = (
         description="payment card fields (card_number, cvv, cvc, security_code)",
     ),
     _k(
+        "bank-account-field",
+        "financial",
+        ["account_number", "bank_account", "bank_account_number", "routing_number", "iban", "acct_number"],
+        description="bank account fields (account_number, routing_number, iban, bank_account)",
+    ),
+    _k(
+        "national-id-field",
+        "pii",
+        [
+            "ssn",
+            "social_security_number",
+            "social_security_no",
+            "tax_id",
+            "taxpayer_id",
+            "national_id",
+            "national_insurance_number",
+            "passport_number",
+            "passport_no",
+            "drivers_license_number",
+            "driver_license_number",
+            "id_card_number",
+        ],
+        exact=["tin", "nino", "sin_number"],
+        description="national identifiers (ssn, tax_id, national_id, passport_number, drivers_license_number, tin)",
+    ),
+    _k(
         "ip-address-field",
         "pii",
         [

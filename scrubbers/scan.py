@@ -23,7 +23,7 @@ from scrubbers.assigned import (
     pair_value,
     value_extent,
 )
-from scrubbers.context import CONTEXT_PASSWORD, CONTEXT_TOKEN
+from scrubbers.context import CONTEXT_PASSWORD, CONTEXT_TOKEN, DEFAULT_CONTEXT_RULES
 from scrubbers.decode import PCT_RE, percent_decoded
 from scrubbers.keys import KeyClassifier, key_tokens
 from scrubbers.regexinfo import digit_blind, first_chars, min_width, prefix_regex
@@ -176,6 +176,8 @@ _PLAIN_WORD_RE = re.compile(r"[A-Za-z0-9_=@ /:~-]+")
 _REGEX_META = frozenset(".^$*+?{}[]\\|()#")
 _SPAN = re.Match.span
 _DIGIT_RE = re.compile(r"\d")
+# rules that judge a value by the words around it: a field name's own reading of its value wins
+_CONTEXT_IDS = frozenset(r.id for r in DEFAULT_CONTEXT_RULES)
 
 
 class _Group:
@@ -581,7 +583,13 @@ class Scanner:
                 last_end = h[1]
                 continue
             prev = kept[-1]
-            # a field-name hit whose value holds a known credential is reported as that credential
-            if isinstance(prev[3], KeyRule) and isinstance(h[3], PatternRule) and h[1] <= prev[1]:
-                kept[-1] = (prev[0], prev[1], h[2], h[3])
+            # a field-name hit whose value holds a known credential is reported as that credential,
+            # over the whole of both: "iban=DE89 3704 ..." has a value that ends at its first space
+            if (
+                isinstance(prev[3], KeyRule)
+                and isinstance(h[3], PatternRule)
+                and (h[1] <= prev[1] or (h[0] == prev[0] and h[3].id not in _CONTEXT_IDS))
+            ):
+                kept[-1] = (prev[0], max(prev[1], h[1]), h[2], h[3])
+                last_end = kept[-1][1]
         return kept

@@ -365,3 +365,22 @@ class TestIntegerCardNumbers:
 def test_a_numbered_name_in_text_is_still_the_name(text: str, secret: str) -> None:
     """A version or index after a sensitive name (``-256``, ``_2``) does not hide it."""
     assert secret not in scrubbers.compile_rules().scrub_text(text)
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [("ssn", "078051120"), ("social_security_number", "219099999"), ("tax_id", "12-3456789"), ("tin", "123456789"),
+     ("passport_number", "X1234567"), ("account_number", "000123456789"), ("routing_number", "021000021")],
+)  # fmt: skip
+def test_national_ids_and_bank_accounts_by_name(key: str, value: str) -> None:
+    """Numbers with no telling shape (an SSN without dashes) are caught by their field name, PII allowed or not."""
+    for pii in (False, True):
+        event = {"extra": {key: value, "min_ssn_age": 18, "ssn_last4": "1234"}}
+        scrubbers.compile_rules(send_default_pii=pii).scrub_in_place(event)
+        assert event["extra"] == {key: "[Filtered]", "min_ssn_age": 18, "ssn_last4": "1234"}
+
+
+def test_a_value_cut_short_by_a_space_is_taken_whole_when_a_pattern_sees_more() -> None:
+    """``iban=DE89 3704 ...``: the name's value ends at the first space, the IBAN does not."""
+    out = scrubbers.compile_rules().scrub_text("iban=DE89 3704 0044 0532 0130 00&name=x")
+    assert out == "iban=[Filtered]&name=x"
