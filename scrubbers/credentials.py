@@ -513,6 +513,46 @@ DEFAULT_CREDENTIAL_RULES: tuple[PatternRule, ...] = (
             r"(?<![\w-])[a-f0-9]{32}-us[0-9]{1,2}" + _END,
             "Mailchimp API keys (32 hex + -us<datacenter>; only with that suffix)",
         ),
+        # after gitleaks' xai, airtable, harness, cloudflare origin-ca, frameio, discord and dropbox rules
+        _p(
+            "xai-api-key",
+            r"(?<![\w-])xai-[A-Za-z0-9]{80}" + _END,
+            "xAI API keys (xai- + 80)",
+            _mixed("xai-"),
+        ),
+        _p(
+            "airtable-token",
+            r"(?<![\w-])pat[A-Za-z0-9]{14}\.[a-f0-9]{64}" + _END,
+            "Airtable personal access tokens (pat<14>.<64 hex>)",
+        ),
+        _p(
+            "harness-token",
+            r"(?<![\w-])(?:pat|sat)\.[A-Za-z0-9_-]{22}\.[0-9a-f]{24}\.[A-Za-z0-9]{20}" + _END,
+            "Harness personal and service account tokens (pat./sat.<22>.<24 hex>.<20>)",
+        ),
+        _p(
+            "cloudflare-origin-ca-key",
+            r"(?<![\w-])v1\.0-[a-f0-9]{24}-[a-f0-9]{146}" + _END,
+            "Cloudflare Origin CA keys (v1.0-<24 hex>-<146 hex>)",
+        ),
+        _p(
+            "frameio-token",
+            r"(?<![\w-])fio-u-[A-Za-z0-9_-]{64}" + _END,
+            "Frame.io API tokens (fio-u-)",
+            _mixed("fio-u-"),
+        ),
+        _p(
+            "discord-bot-token",
+            r"(?<![\w.-])[MNO][A-Za-z0-9_-]{23,25}\.[A-Za-z0-9_-]{6}\.[A-Za-z0-9_-]{27,38}" + _END,
+            "Discord bot tokens (<base64 id>.<6>.<27-38>)",
+            _mixed(""),
+        ),
+        _p(
+            "dropbox-token",
+            r"(?<![\w-])sl\.[A-Za-z0-9_-]{130,152}" + _END,
+            "Dropbox short-lived access tokens (sl. + 130-152)",
+            _mixed(r"sl\."),
+        ),
     ),
     *_TEXT_RULES,
 )

@@ -97,6 +97,13 @@ TOKENS: dict[str, Callable[[random.Random], str]] = {
     "django-secret-key": _cat("django-insecure-", _r(DJANGO, 50)),
     "mailchimp-api-key": _cat(_r(HEX, 32), "-us14"),
     "telegram-bot-token": _cat(_r(string.digits, 10), ":AA", _r(URLSAFE, 33)),
+    "xai-api-key": _cat("xai-", _r(ALNUM, 80)),
+    "airtable-token": _cat("pat", _r(ALNUM, 14), ".", _r(HEX, 64)),
+    "harness-token": _cat("sat.", _r(URLSAFE, 22), ".", _r(HEX, 24), ".", _r(ALNUM, 20)),
+    "cloudflare-origin-ca-key": _cat("v1.0-", _r(HEX, 24), "-", _r(HEX, 146)),
+    "frameio-token": _cat("fio-u-", _r(URLSAFE, 64)),
+    "discord-bot-token": _cat("N", _r(ALNUM, 23), ".", _r(URLSAFE, 6), ".", _r(URLSAFE, 27)),
+    "dropbox-token": _cat("sl.", _r(URLSAFE, 140)),
 }
 
 
@@ -253,6 +260,11 @@ KEPT = [
     "https://discord.com/api/webhooks/123/short",
     "see /IncomingWebhook/ docs",
     "sha256:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+    "pattern_matcher_v2.something",
+    "v1.0-beta.3",
+    "sl.example.com",
+    "Mozilla.Firefox.Something",
+    "NotARealTokenAtAll123.abcdef.ghijklmnopqrstuvwxyzABCDE",
 ]
 
 
