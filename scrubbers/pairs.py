@@ -149,7 +149,8 @@ class TextPairs:
                 prio = -1 - self.order.get(rule.id, 0)
                 for s, e in _leaves(node):
                     value = text[s:e]
-                    if value.strip() and not is_placeholder(value) and value.lower() not in _NOTHING:
+                    # a bare word is a name, not a literal (None, a "[filtered]" marker): repr quotes strings
+                    if value.strip() and not is_placeholder(value) and not _WORD.fullmatch(value):
                         out.append((s, e, prio, rule))
                 return
 
@@ -170,6 +171,7 @@ class TextPairs:
 # --- database errors -------------------------------------------------------------------------
 
 _NOTHING = frozenset(("none", "null", "true", "false", ""))
+_WORD = re.compile(r"[A-Za-z_]+")
 # DETAIL:  Key (email, reset_token)=(ana@example.org, 9f8e...) already exists. The values stop
 # before the next "=(", so a line of many "Key (" costs linear time.
 _PG_KEY = re.compile(

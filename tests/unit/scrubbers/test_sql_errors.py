@@ -150,7 +150,7 @@ def test_literal_sql(text: str, secret: str) -> None:
     "text",
     [
         "DETAIL:  Key (email_verified, status)=(false, active) already exists.",
-        "DETAIL:  Key (id)=(42) is still referenced from table \"orders\".",
+        'DETAIL:  Key (id)=(42) is still referenced from table "orders".',
         "DETAIL:  Key (password_attempts)=(3) already exists.",
         # a comma inside a value: the columns and values no longer line up, nothing is guessed
         "DETAIL:  Key (api_token)=(a, b) already exists.",
@@ -158,7 +158,7 @@ def test_literal_sql(text: str, secret: str) -> None:
         "[SQL: INSERT INTO users (email_verified, password_attempts, status) VALUES (?, ?, ?)]\n"
         "[parameters: (1, 3, 'locked')]",
         # an SQL error without parameters
-        "(psycopg2.errors.UndefinedTable) relation \"users\" does not exist\n[SQL: SELECT password FROM users]",
+        '(psycopg2.errors.UndefinedTable) relation "users" does not exist\n[SQL: SELECT password FROM users]',
         # parameters that do not count out against the placeholders
         "[SQL: UPDATE users SET password=? WHERE id = ?]\n[parameters: ('Ab12Cd34Ef56',)]",
         # parameters that are not a readable repr
@@ -207,3 +207,16 @@ def test_a_line_of_many_key_details_costs_linear_time() -> None:
     t0 = time.perf_counter()
     ENGINE.scrub_text(text)
     assert time.perf_counter() - t0 < 0.3
+
+
+def test_a_marker_or_a_bare_name_in_the_parameters_is_not_a_value() -> None:
+    """The SDK's own SQLAlchemy integration writes ``[parameters: [filtered]]``; scrubbing keeps it,
+    and scrubbing a scrubbed message again changes nothing."""
+    engine = scrubbers.compile_rules()
+    marked = (
+        "(sqlite3.OperationalError) no such table: t\n[SQL: SELECT * FROM t WHERE token = ?]\n[parameters: [filtered]]"
+    )
+    assert engine.scrub_text(marked) == marked
+    raw = "(x) e\n[SQL: SELECT * FROM t WHERE token = ?]\n[parameters: ('Xk9mPq2vLtAbc',)]"
+    once = engine.scrub_text(raw)
+    assert "Xk9mPq2vLtAbc" not in once and engine.scrub_text(once) == once
