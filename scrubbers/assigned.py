@@ -115,16 +115,17 @@ def annotation_default(text: str, end: int) -> int:
     return m.end() - 1 if m is not None else -1
 
 
-def harmless_word(value: str, key: str, category: str) -> bool:
+def harmless_word(value: str, key: str, category: str, op: str = ":") -> bool:
     """A state word (``auth: required``, ``token: EOF``) or a test count (``pass=120``), not a secret.
 
     Only for names that are not password fields: a password may well be a word
     (``password: sunshine``). The bare name ``pass`` is also a test result, so it needs a
-    password-like value, and a test name (``PASS: test_login``) is not one.
+    password-like value, and a test name (``PASS: test_login``) is not one. A word is a state
+    only in prose (``token: EOF``); assigned (``?token=abc``), it is the value.
     """
     if key_tokens(key) == ("pass",):
         return not password_like(value) or _TEST_NAME_RE.fullmatch(value) is not None
-    if category not in _STATE_CATEGORIES or not value.isalpha() or len(value) > 24:
+    if op != ":" or category not in _STATE_CATEGORIES or not value.isalpha() or len(value) > 24:
         return False
     return len(value) <= 4 or word_built(value)
 

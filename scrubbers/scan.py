@@ -459,7 +459,7 @@ class _Assignments:
         ):
             return
         end = code_value(text, s, key, text[op], vm.start("q") >= 0)
-        if end >= 0 or harmless_word(value, key, cls.category):
+        if end >= 0 or harmless_word(value, key, cls.category, text[op]):
             code.add(s)
             eq = annotation_default(text, end) if end >= 0 and text[op] == ":" else -1
             if eq >= 0:  # "password: str = 'x'": the default is the value

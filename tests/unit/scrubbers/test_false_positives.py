@@ -305,3 +305,9 @@ class TestQueryCodes:
     def test_token_codes_filtered(self, line: str, secret: str, place: str) -> None:
         """OAuth codes, signatures and keys are token-shaped and filtered."""
         assert_filtered(line, secret, place)
+
+
+@pytest.mark.parametrize("text", ["?token=abc&x=1", "auth=secret", "session=open"])
+def test_an_assigned_word_is_still_the_value(text: str) -> None:
+    """A state word counts only in prose (``token: EOF``); after ``=`` it is what the name holds."""
+    assert "[Filtered]" in scrubbers.compile_rules().scrub_text(text)
