@@ -12,6 +12,7 @@ or structural key or an ordinary pass (``public_key``, ``cache_key``, ``boarding
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Iterable, Sequence
 
@@ -52,8 +53,12 @@ _WORD_ENDINGS = (
 )
 
 
+@functools.lru_cache(maxsize=8192)
 def key_tokens(key: str) -> tuple[str, ...]:
-    """Split a field name into lower-case word tokens; trailing number tokens are dropped."""
+    """Split a field name into lower-case word tokens; trailing number tokens are dropped.
+
+    Cached: every ``compile_rules`` splits the same few hundred rule names, and the walk asks for
+    the names it meets (bounded, and a pure function of the name)."""
     s = _ACRONYM.sub(r"\1 \2", key)
     s = _CAMEL.sub(r"\1 \2", s)
     s = _DIGITS.sub(lambda m: f"{m.group(1) or m.group(3)} {m.group(2) or m.group(4)}", s)
