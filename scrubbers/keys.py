@@ -18,7 +18,7 @@ from typing import Iterable, Sequence
 
 from scrubbers.rules import Action, KeyRule
 
-__all__ = ["DEFAULT_KEY_RULES", "KeyClassifier", "compact_suffixes", "key_tokens"]
+__all__ = ["DEFAULT_KEY_RULES", "KeyClassifier", "compact_suffixes", "key_tokens", "reversed_anchor"]
 
 _ACRONYM = re.compile(r"([A-Z]+)([A-Z][a-z])")
 _CAMEL = re.compile(r"([a-z])([A-Z])")
@@ -31,25 +31,89 @@ _SEP = re.compile(r"[\W_]+")  # letters of every script stay in their word: cont
 _PLAIN_QUALIFIERS = {
     "key": frozenset(
         (
-            "public", "publishable", "pub", "site", "cache", "object", "partition", "sort", "range", "row",
-            "foreign", "idempotency", "dedup", "dedupe", "deduplication", "routing", "lookup", "index",
-            "unique", "natural", "surrogate", "composite", "clustering", "shard", "translation", "i18n",
-            "shortcut", "hot", "cursor", "sequence",
+            "public",
+            "publishable",
+            "pub",
+            "site",
+            "cache",
+            "object",
+            "partition",
+            "sort",
+            "range",
+            "row",
+            "foreign",
+            "idempotency",
+            "dedup",
+            "dedupe",
+            "deduplication",
+            "routing",
+            "lookup",
+            "index",
+            "unique",
+            "natural",
+            "surrogate",
+            "composite",
+            "clustering",
+            "shard",
+            "translation",
+            "i18n",
+            "shortcut",
+            "hot",
+            "cursor",
+            "sequence",
         )
     ),
     "pass": frozenset(
         (
-            "boarding", "first", "second", "third", "final", "last", "next", "single", "multi", "two",
-            "render", "shadow", "depth", "lighting", "blur", "bloom", "compute", "geometry", "post",
-            "season", "day", "bus", "hall", "free", "backstage", "press", "ski", "transit",
+            "boarding",
+            "first",
+            "second",
+            "third",
+            "final",
+            "last",
+            "next",
+            "single",
+            "multi",
+            "two",
+            "render",
+            "shadow",
+            "depth",
+            "lighting",
+            "blur",
+            "bloom",
+            "compute",
+            "geometry",
+            "post",
+            "season",
+            "day",
+            "bus",
+            "hall",
+            "free",
+            "backstage",
+            "press",
+            "ski",
+            "transit",
         )
     ),
 }
 # Ordinary words ending in a sensitive name that is long enough to match glued on (AUTHTOKEN).
 _WORD_ENDINGS = (
-    "possession", "obsession", "concession", "accession", "succession", "procession", "recession",
-    "secession", "intercession",
-    "pallbearer", "torchbearer", "cupbearer", "standardbearer", "betoken", "countersignature", "resenha",
+    "possession",
+    "obsession",
+    "concession",
+    "accession",
+    "succession",
+    "procession",
+    "recession",
+    "secession",
+    "intercession",
+    "pallbearer",
+    "torchbearer",
+    "cupbearer",
+    "standardbearer",
+    "betoken",
+    "countersignature",
+    "resenha",
 )
 
 
@@ -312,3 +376,17 @@ DEFAULT_KEY_RULES: tuple[KeyRule, ...] = (
         description="IP address fields (user.ip_address, REMOTE_ADDR, X-Forwarded-For); kept with send_default_pii",
     ),
 )
+
+
+_GENERIC_LAST_TOKENS = frozenset(("id", "key", "code", "hash", "phrase", "for", "addr", "address", "url", "ip"))
+
+
+def reversed_anchor(name: str) -> str | None:
+    """The last word(s) of ``name`` reversed, as the assignment scanner meets them right-to-left
+    after the operator (two words when the last is generic: ``session_id``, ``api_key``)."""
+    toks = key_tokens(name)
+    if not toks:
+        return None
+    take = 2 if toks[-1] in _GENERIC_LAST_TOKENS and len(toks) > 1 else 1
+    # "\x01" stands for an optional separator between tokens
+    return "\x01".join(t[::-1] for t in reversed(toks[-take:]))

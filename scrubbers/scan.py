@@ -25,7 +25,7 @@ from scrubbers.assigned import (
 )
 from scrubbers.context import CONTEXT_PASSWORD, CONTEXT_TOKEN, DEFAULT_CONTEXT_RULES
 from scrubbers.decode import PCT_RE, percent_decoded
-from scrubbers.keys import KeyClassifier, key_tokens
+from scrubbers.keys import KeyClassifier, reversed_anchor
 from scrubbers.regexinfo import digit_blind, first_chars, min_width, prefix_regex
 from scrubbers.rules import KeyRule, PatternRule, Rule
 
@@ -48,7 +48,6 @@ _PAIR_CATEGORIES = frozenset(("auth", "credential", "password"))
 _BIND_PARAM_RE = re.compile(r"%(?:\([A-Za-z_]\w*\))?[sdr]|\?|\$\d+|:[A-Za-z_]\w*|\{[A-Za-z_]?\w*\}")
 # rules with no shape of their own: a value the assignment parser reads as code is not theirs either
 _DEFERRING = frozenset((CONTEXT_PASSWORD.id, CONTEXT_TOKEN.id))
-_GENERIC_LAST_TOKENS = frozenset(("id", "key", "code", "hash", "phrase", "for", "addr", "address", "url", "ip"))
 
 
 def _table(mapping: Dict[str, str]) -> bytes:
@@ -176,6 +175,10 @@ _PLAIN_WORD_RE = re.compile(r"[A-Za-z0-9_=@ /:~-]+")
 _REGEX_META = frozenset(".^$*+?{}[]\\|()#")
 _SPAN = re.Match.span
 _DIGIT_RE = re.compile(r"\d")
+# a token run that is a lowercase UUID: the same outcome whatever its characters (text.uuid_blind)
+_UUID_RUN = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
 # rules that judge a value by the words around it: a field name's own reading of its value wins
 _CONTEXT_IDS = frozenset(r.id for r in DEFAULT_CONTEXT_RULES)
 
@@ -264,7 +267,11 @@ class _Group:
         if self.anchored and combined is not None:
             by_char = self._by_char
             for s, e in self._spans(view, pf):
-                if act is not None and _DIGIT_RE.search(text, s, e) is not None:
+                if (
+                    act is not None
+                    and _DIGIT_RE.search(text, s, e) is not None
+                    and not (e - s == 36 and _UUID_RUN.fullmatch(text, s, e))
+                ):
                     act.append(s)  # matched inside the run only: a run without digits is digit-blind
                 ch = text[s]
                 sub, width = by_char[ch] if ch in by_char else self._for_char(ch)
@@ -319,12 +326,11 @@ def _match_one(rule: PatternRule, prio: int, text: str, pos: int, out: list[Hit]
     m = rule.compiled.match(text, pos)
     if m is None:
         return
-    if rule.validator is not None:
-        try:
-            if not rule.validator(m.group()):
-                return
-        except Exception:
-            pass
+    try:
+        if rule.validator is not None and not rule.validator(m.group()):
+            return
+    except Exception:  # a broken validator must not let a candidate secret through
+        pass
     s, e = m.start(), m.end()
     for g in _SECRET_GROUPS:
         if g in rule.compiled.groupindex and m.start(g) >= 0:
@@ -332,15 +338,6 @@ def _match_one(rule: PatternRule, prio: int, text: str, pos: int, out: list[Hit]
             break
     if not is_placeholder(text[s:e]):
         out.append((s, e, prio, rule))
-
-
-def _reversed_anchor(name: str) -> str | None:
-    toks = key_tokens(name)
-    if not toks:
-        return None
-    take = 2 if toks[-1] in _GENERIC_LAST_TOKENS and len(toks) > 1 else 1
-    # "\x01" stands for an optional separator between tokens
-    return "\x01".join(t[::-1] for t in reversed(toks[-take:]))
 
 
 _VALUE_RE = re.compile(
@@ -363,7 +360,7 @@ class _Assignments:
         anchors: set[str] = set()
         for rule in key_rules:
             for name in (*rule.names, *rule.exact):
-                a = _reversed_anchor(name)
+                a = reversed_anchor(name)
                 if a:
                     anchors.add(a)
         for prule, _ in named:
@@ -501,9 +498,9 @@ class Scanner:
 
     def digit_blind(self) -> bool:
         """Whether every prefilter finds the same candidates whatever digits a text holds."""
-        views = all(g.view in ("shape", "token") or digit_blind(g.prefilter.pattern) for g in self.groups)
-        assigned = all(digit_blind(rx.pattern) for rx in (self.assignments.eq, self.assignments.colon))
-        return views and assigned and self.plain is None
+        pats = [g.prefilter.pattern for g in self.groups if g.view not in ("shape", "token")]  # others are blind
+        pats += [self.assignments.eq.pattern, self.assignments.colon.pattern]
+        return self.plain is None and all(map(digit_blind, pats))
 
     def add_finder(self, finder: Finder) -> None:
         """Run ``finder(text, lowered, activity)`` on every scanned text too (its hits join the overlap resolution)."""

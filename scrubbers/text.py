@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
+import uuid
 from bisect import bisect_right
 from functools import partial
 from itertools import accumulate, compress
@@ -62,6 +64,43 @@ def _starts(parts: list[str]) -> list[int]:
     return list(accumulate(map(_PLUS_ONE, map(len, parts)), initial=0))
 
 
+# a lowercase UUID that is a whole token run (str(uuid4()), request and trace ids)
+_UUID_TAIL = re.compile(rb"-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")  # "-"-led: a fast search
+_HEX8 = re.compile(rb"[0-9a-f]{8}")
+_TOKEN_BYTES = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-")
+_UUID_MARK = b"\xff" * 36  # never in ASCII text, so a template holding it is one of these
+
+
+def uuid_blind(scanner: Scanner) -> bool:
+    """Whether a standalone lowercase UUID can never be (part of) a hit, so that its characters do
+    not matter to a template: checked on UUIDs of every hex digit repeated and on spread ones."""
+    samples = [str(uuid.UUID(c * 32)) for c in "0123456789abcdef"]
+    samples += [str(uuid.UUID(int=(i * 0x9E3779B97F4A7C15F39CC0605CEDC835) % (1 << 128))) for i in range(1, 65)]
+    return not any(scanner.scan(f"id {u} x") for u in samples)
+
+
+def _mask_uuids(raw: bytes) -> bytes:
+    """``raw`` with each standalone lowercase UUID replaced by one mark of the same length."""
+    pieces: list[bytes] = []
+    last = 0
+    n = len(raw)
+    for m in _UUID_TAIL.finditer(raw):
+        s, e = m.start() - 8, m.end()
+        if (
+            s >= last
+            and _HEX8.fullmatch(raw, s, s + 8) is not None
+            and (s == 0 or raw[s - 1] not in _TOKEN_BYTES)
+            and (e == n or raw[e] not in _TOKEN_BYTES)
+        ):
+            pieces.append(raw[last:s])
+            pieces.append(_UUID_MARK)
+            last = e
+    if not pieces:
+        return raw
+    pieces.append(raw[last:])
+    return b"".join(pieces)
+
+
 def is_skippable(t: str) -> bool:
     """Holds nothing the built-in value rules find: an identifier under 16 characters, a number
     under 12 digits (a card number has 12 or more) or an ISO-8601 timestamp.
@@ -92,6 +131,9 @@ class TextScrubber:
         # from one of them only in its digits is clean too, when the scan proves it (see scan_many).
         self.templates: dict[bytes, None] | None = {} if templates else None
         self.templates_old: dict[bytes, None] = {}
+        # request ids and trace ids (lowercase UUIDs standing alone) count as one shape in a template
+        # when the scanner proves they cannot change a scan's outcome (uuid_blind below)
+        self.uuid_blind = templates and uuid_blind(scanner)
         self.hash_key = hash_key
         # only the built-in value rules are known to find nothing inside a timestamp
         self.builtin_only = builtin_only
@@ -229,7 +271,10 @@ class TextScrubber:
         joined = _SEP.join(fresh)
         if not joined.isascii():
             return fresh, [], None
-        shaped = joined.encode("ascii").translate(_DIGITS_TO_ZERO).split(b"\x00")
+        raw = joined.encode("ascii")
+        if self.uuid_blind and b"-" in raw:
+            raw = _mask_uuids(raw)
+        shaped = raw.translate(_DIGITS_TO_ZERO).split(b"\x00")
         if len(shaped) != len(fresh):  # a string holding the separator itself
             return fresh, [], None
         known, old = self.templates, self.templates_old

@@ -40,8 +40,38 @@ TEMPLATES = (
 )
 
 
+# "U" is a lowercase UUID redrawn per variant (sometimes all digits, sometimes adjacent to digits or
+# a context word); request and trace ids count as one shape in a template
+UUID_TEMPLATES = (
+    "processed order ###### in ## ms (request U)",
+    "trace U span ################",
+    "key U rotated",
+    "token=U&next=/cart",
+    "U@example.org wrote",
+    "postgres://app:U@db.internal/shop",
+    "Bearer U",
+    "ids U,U;U",
+    "#### U ####",
+    "card 4111 1111 U 1111",
+    "X-Request-Id: U",
+    "U-suffix and prefix-U and U.json",
+)
+
+
+def _uuid(rng: random.Random) -> str:
+    kind = rng.randrange(4)
+    alphabet = "0123456789" if kind == 0 else "0123456789abcdef"
+    h = "".join(rng.choice(alphabet) for _ in range(32))
+    if kind == 1:
+        h = "4111111111111111" + h[16:]  # a card number's digits at the front
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
 def _variant(template: str, rng: random.Random) -> str:
-    return "".join(str(rng.randrange(10)) if c == "#" else c for c in template)
+    out = []
+    for c in template:
+        out.append(str(rng.randrange(10)) if c == "#" else _uuid(rng) if c == "U" else c)
+    return "".join(out)
 
 
 def test_templates_are_enabled_for_the_default_rules() -> None:
@@ -53,7 +83,7 @@ def test_a_warm_engine_scrubs_digit_variants_as_a_fresh_engine_does(seed: int) -
     rng = random.Random(seed)
     warm = scrubbers.compile_rules()
     for round_ in range(40):
-        texts = [_variant(t, rng) for t in TEMPLATES]
+        texts = [_variant(t, rng) for t in TEMPLATES + UUID_TEMPLATES]
         event: dict[str, Any] = {"extra": {f"s{i}": t for i, t in enumerate(texts)}, "message": " | ".join(texts[:3])}
         fresh_event: dict[str, Any] = {"extra": dict(event["extra"]), "message": event["message"]}
         warm.scrub_in_place(event)
@@ -107,3 +137,28 @@ def test_custom_value_rules_turn_templates_off() -> None:
         event: dict[str, Any] = {"message": f"see TCK-{digits} today"}
         engine.scrub_in_place(event)
     assert event["message"] == "see [Filtered] today"
+
+
+def test_standalone_lowercase_uuids_share_one_shape() -> None:
+    """Only a whole token run that is a lowercase UUID is masked in a template."""
+    from scrubbers.text import _mask_uuids
+
+    u = b"4c22cab7-468f-4596-ac9a-360c5105122a"
+    mark = b"\xff" * 36
+    assert _mask_uuids(b"req " + u + b" done") == b"req " + mark + b" done"
+    assert _mask_uuids(u + b"\x00" + u) == mark + b"\x00" + mark
+    for kept in (b"x" + u, u + b"x", u.upper(), b"req-" + u, u[:-1] + b"g"):
+        assert _mask_uuids(kept) == kept
+
+
+def test_uuids_are_judged_by_their_context_not_their_template() -> None:
+    """A UUID after a credential name is still filtered when a clean UUID line of the same shape came first."""
+    engine = scrubbers.compile_rules()
+    assert engine.text.uuid_blind
+    clean: dict[str, Any] = {"message": "request 4c22cab7-468f-4596-ac9a-360c5105122a done"}
+    engine.scrub_in_place(clean)
+    assert clean["message"] == "request 4c22cab7-468f-4596-ac9a-360c5105122a done"
+    secret: dict[str, Any] = {"message": "request 9f8e7d6c-5b4a-4392-8170-6f5e4d3c2b1a done", "extra": {"api_key": "x"}}
+    secret["extra"]["api_key"] = "9f8e7d6c-5b4a-4392-8170-6f5e4d3c2b1a"
+    engine.scrub_in_place(secret)
+    assert secret["message"] == "request [Filtered] done"  # a copy of a value filtered by its name
