@@ -8,11 +8,11 @@ new string. See https://develop.sentry.dev/sdk/data-model/event-payloads/ and Re
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Any
 
 from typing_extensions import TypeAlias
 
-__all__ = ["Remark", "add_remarks", "write_remarks"]
+__all__ = ["Remark", "write_remarks"]
 
 Remark: TypeAlias = "tuple[Any, Any, list[list[Any]], int | None]"
 """``(parent chain, key, remarks, original length)``: a chain is ``(parent chain, key)`` or ``None``
@@ -21,8 +21,8 @@ for the event root, the walk's linked path that is never turned into a tuple."""
 
 def _child(node: dict[str, Any], key: object) -> dict[str, Any]:
     k = key if type(key) is str else str(key)
-    child = node.get(k)
-    if type(child) is not dict:
+    child = node.setdefault(k, {})
+    if type(child) is not dict:  # a value where the event's own _meta had something else
         child = node[k] = {}
     return child
 
@@ -46,14 +46,6 @@ def _root(event: dict[str, Any]) -> dict[str, Any]:
     if type(meta) is not dict:
         meta = event["_meta"] = {}
     return meta
-
-
-def add_remarks(event: dict[str, Any], path: Sequence[object], remarks: list[list[Any]], length: int | None) -> None:
-    """Append ``remarks`` at ``path`` under ``event["_meta"]``; keep an existing ``len``."""
-    node = _root(event)
-    for key in path:
-        node = _child(node, key)
-    _append(node, remarks, length)
 
 
 def write_remarks(event: dict[str, Any], remarks: list[Remark]) -> None:
@@ -84,16 +76,5 @@ def write_remarks(event: dict[str, Any], remarks: list[Remark]) -> None:
                 else:
                     node = meta
                 for link in reversed(links):
-                    k = link[1] if type(link[1]) is str else str(link[1])
-                    child = node.setdefault(k, {})
-                    if type(child) is not dict:
-                        child = node[k] = {}
-                    node = nodes[id(link)] = child
-        k = key if type(key) is str else str(key)
-        leaf = node.setdefault(k, {})
-        if type(leaf) is not dict:
-            leaf = node[k] = {}
-        if "" in leaf and type(leaf[""]) is dict:
-            _append(leaf, rem, length)
-        else:
-            leaf[""] = {"rem": rem} if length is None else {"rem": rem, "len": length}
+                    node = nodes[id(link)] = _child(node, link[1])
+        _append(_child(node, key), rem, length)

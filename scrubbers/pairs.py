@@ -170,7 +170,6 @@ class TextPairs:
 
 # --- database errors -------------------------------------------------------------------------
 
-_NOTHING = frozenset(("none", "null", "true", "false", ""))
 _WORD = re.compile(r"[A-Za-z_]+")
 # DETAIL:  Key (email, reset_token)=(ana@example.org, 9f8e...) already exists. The values stop
 # before the next "=(", so a line of many "Key (" costs linear time.

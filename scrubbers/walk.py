@@ -262,41 +262,6 @@ class Walk:
                 # Only str keys are cached, so any other key misses (or, for an object that
                 # compares equal to a cached str, gets that str's verdict).
                 info = kinfo_get(k)
-                if info is CLEAN_KEY and st is None:
-                    # the hot path: a plain key outside any path rule
-                    t = type(v)
-                    if t is str:
-                        if funcs:
-                            if v and not custom(d, k, v, chain):
-                                leaves_extend((d, k, chain))
-                                texts_append(v)
-                        elif skip_short and (
-                            (v.isidentifier() or (len(v) < 12 and v.isdecimal()))
-                            if len(v) < 16
-                            else (
-                                len(v) <= 35
-                                and v[4] == "-"
-                                and v.encode("latin-1", "replace").translate(ts_digits) in ts_shapes
-                            )
-                        ):
-                            pass
-                        elif v in clean:
-                            pass
-                        elif v in old:
-                            clean[v] = None
-                        else:
-                            leaves_extend((d, k, chain))
-                            texts_append(v)
-                    elif t is dict:
-                        dict_(v, (chain, k), depth + 1, None)
-                    elif t is list:
-                        list_(v, (chain, k), depth + 1, None)
-                    elif t is int:
-                        if v > 99_999_999_999:  # 12+ digits: perhaps a card number
-                            number(d, k, v, chain)
-                    elif not (t is float or t is bool or v is None):
-                        other(d, k, v, chain, depth, None)
-                    continue
                 if info is None or type(k) is not str:
                     info = self.key_info(k)
                 if info is VALUE_KEY:  # "value" next to a "name": a name/value pair (K8s env, HAR, AWS tags)
